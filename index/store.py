@@ -1,0 +1,193 @@
+"""Document store: articles, sentence offsets, passages and their vectors in one SQLite file.
+
+SQLite is the source of truth. Every ingest batch is one transaction, so a crash loses at most
+the batch in flight; the FAISS and BM25 files are derived from this store and can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from index.models import Article, Passage, Sentence
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, subtitle TEXT NOT NULL, date TEXT NOT NULL,
+    source TEXT NOT NULL, url TEXT NOT NULL, text TEXT NOT NULL, content_hash TEXT NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_hash ON articles(content_hash);
+CREATE TABLE IF NOT EXISTS sentences (
+    doc_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passages (
+    passage_id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, first_sentence INTEGER NOT NULL,
+    last_sentence INTEGER NOT NULL, n_tokens INTEGER NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class StoreError(RuntimeError):
+    """The SQLite file is missing, damaged or not a newsqa store."""
+
+
+class DocumentStore:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+            status = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is damaged or not a SQLite file ({exc})") from exc
+        if status != "ok":
+            raise StoreError(f"{path} failed SQLite's integrity check: {status}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Number of committed write batches; derived files record the version they reflect."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("articles", "sentences", "passages")
+        }
+
+    # -- writes -----------------------------------------------------------------------------
+    def write_batch(
+        self,
+        articles: list[tuple[Article, str]],
+        sentences: list[Sentence],
+        passages: list[Passage],
+        vectors: np.ndarray,
+        replaced: Iterable[str] = (),
+    ) -> list[int]:
+        """Insert articles (with content hashes), their sentences and passages+vectors in one transaction.
+
+        Articles in `replaced` are deleted first (same id, new text). Returns the new passage ids.
+        """
+        passage_ids: list[int] = []
+        with self._db:  # one transaction: all of it or none of it
+            self._delete(list(replaced))
+            self._db.executemany(
+                "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (a.doc_id, a.title, a.subtitle, a.date, a.source, a.url, a.text, h, json.dumps(a.metadata, default=str))
+                    for a, h in articles
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO sentences VALUES (?,?,?,?)", [(s.doc_id, s.index, s.start, s.end) for s in sentences]
+            )
+            for passage, vector in zip(passages, vectors, strict=True):
+                cursor = self._db.execute(
+                    "INSERT INTO passages (doc_id, idx, start, end, first_sentence, last_sentence, n_tokens, vector)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (passage.doc_id, passage.index, passage.start, passage.end, passage.first_sentence,
+                     passage.last_sentence, passage.n_tokens, np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+                passage_ids.append(int(cursor.lastrowid))
+            self._bump_version()
+        return passage_ids
+
+    def delete(self, doc_ids: list[str]) -> list[int]:
+        """Delete articles with their sentences and passages; returns the removed passage ids."""
+        with self._db:
+            removed = self._delete(doc_ids)
+            self._bump_version()
+        return removed
+
+    def _delete(self, doc_ids: list[str]) -> list[int]:
+        removed: list[int] = []
+        for doc_id in doc_ids:
+            removed += [r[0] for r in self._db.execute("SELECT passage_id FROM passages WHERE doc_id=?", (doc_id,))]
+            for table in ("passages", "sentences", "articles"):
+                self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))
+        return removed
+
+    def _bump_version(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER)+1"
+        )
+
+    # -- reads ------------------------------------------------------------------------------
+    def content_hash(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT content_hash FROM articles WHERE doc_id=?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def doc_with_hash(self, content_hash: str) -> str | None:
+        row = self._db.execute("SELECT doc_id FROM articles WHERE content_hash=? LIMIT 1", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def article(self, doc_id: str) -> Article | None:
+        row = self._db.execute(
+            "SELECT doc_id, title, text, date, source, url, subtitle, metadata FROM articles WHERE doc_id=?", (doc_id,)
+        ).fetchone()
+        return _article(row) if row else None
+
+    def articles(self, doc_ids: list[str]) -> dict[str, Article]:
+        return {doc_id: a for doc_id in dict.fromkeys(doc_ids) if (a := self.article(doc_id)) is not None}
+
+    def article_rows(self) -> Iterator[tuple[str, str, str, str]]:
+        """(doc_id, title, date, source) of every article, in insertion order."""
+        yield from self._db.execute("SELECT doc_id, title, date, source FROM articles ORDER BY rowid")
+
+    def sentence_offsets(self, doc_id: str) -> list[tuple[int, int]]:
+        return list(self._db.execute("SELECT start, end FROM sentences WHERE doc_id=? ORDER BY idx", (doc_id,)))
+
+    def passage_rows(self) -> Iterator[tuple[int, str, int, int, int, int]]:
+        """(passage_id, doc_id, start, end, first_sentence, last_sentence) of every passage, by id."""
+        yield from self._db.execute(
+            "SELECT passage_id, doc_id, start, end, first_sentence, last_sentence FROM passages ORDER BY passage_id"
+        )
+
+    def vectors(self, dim: int, passage_ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of all passages, or of `passage_ids`, ordered by id."""
+        if passage_ids is None:
+            rows = self._db.execute("SELECT passage_id, vector FROM passages ORDER BY passage_id").fetchall()
+        else:
+            rows = []
+            for chunk_start in range(0, len(passage_ids), 900):
+                chunk = passage_ids[chunk_start : chunk_start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"SELECT passage_id, vector FROM passages WHERE passage_id IN ({marks})", chunk
+                ).fetchall()
+            rows.sort()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, vectors
+
+
+def _article(row: tuple) -> Article:
+    doc_id, title, text, date, source, url, subtitle, metadata = row
+    return Article(doc_id=doc_id, title=title, text=text, date=date, source=source, url=url,
+                   subtitle=subtitle, metadata=json.loads(metadata))

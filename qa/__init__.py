@@ -1,0 +1,1 @@
+"""Question answering: retrieve passages, pick the sentences that answer, cite them."""

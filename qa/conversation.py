@@ -1,0 +1,71 @@
+"""Follow-up questions: rewrite a question that leans on earlier turns into one that stands alone.
+
+"What did he say next?" after a question about Mike Pence searches for "What did he say next?
+Mike Pence ..."; the rewritten query is returned so the user can see what was searched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.lexical import STOPWORDS, tokenize
+
+_PRONOUNS = re.compile(
+    r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|the same)\b", re.IGNORECASE
+)
+_ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
+_ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
+_NOT_ENTITIES = {"what", "who", "when", "where", "why", "how", "which", "the", "a", "an", "and", "in", "on", "did",
+                 "does", "do", "is", "was", "were", "are", "i", "it", "he", "she", "they", "this", "that", "what's"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange: what was asked and the sentences that answered it."""
+
+    question: str
+    answer: str = ""
+    title: str = ""  # headline of the top cited article
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised names in `text` ("Mike Pence", "Betsy DeVos"), question words left out."""
+    found = []
+    for match in _ENTITY.finditer(text):
+        words = match.group().split()
+        while words and words[0].lower().strip("'’") in _NOT_ENTITIES:
+            words = words[1:]
+        name = " ".join(words).rstrip(".,'’")
+        if name and name.lower() not in _NOT_ENTITIES and name not in found:
+            found.append(name)
+    return found
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether the question needs an earlier turn to be understood."""
+    content = [w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS]
+    return bool(_ELLIPTICAL.search(question.strip()) or _PRONOUNS.search(question) and len(entities(question)) == 0
+                or len(content) <= 2)
+
+
+def rewrite(question: str, history: list[Turn]) -> str:
+    """The question made standalone with the names (and, for ellipsis, the topic) of the last turns."""
+    if not history or not is_follow_up(question):
+        return question
+    last = history[-1]
+    own = {e.lower() for e in entities(question)}
+    context: list[str] = []
+    for turn in reversed(history[-2:]):
+        for name in entities(turn.question) + entities(turn.answer)[:3]:
+            if name.lower() not in own and name not in context:
+                context.append(name)
+    if _ELLIPTICAL.search(question.strip()):
+        # "And in Germany?": carry the previous question's topic words over.
+        own_terms = set(tokenize(question))
+        topic = [w for w in re.findall(r"[\w'’-]+", last.question)
+                 if w.lower() not in STOPWORDS and tokenize(w) and tokenize(w)[0] not in own_terms
+                 and w.lower() not in _NOT_ENTITIES and not any(w in c for c in context)]
+        context = topic + context
+    extra = " ".join(context[:8])
+    return f"{question} {extra}".strip() if extra else question

@@ -1,0 +1,120 @@
+"""What retrieval and answering return: hits, citations and answers (all immutable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to a date range (inclusive, ISO dates) and/or a set of outlets."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None and not _is_iso_date(value):
+                raise ValueError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.sources is not None)
+
+    def merged(self, other: Filters) -> Filters:
+        """The stricter of two filters (used when a question names a period and the user set one too)."""
+        date_from = max(filter(None, (self.date_from, other.date_from)), default=None)
+        date_to = min(filter(None, (self.date_to, other.date_to)), default=None)
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = other.date_from, other.date_to
+        sources = self.sources if other.sources is None else other.sources
+        return Filters(date_from, date_to, sources)
+
+
+def _is_iso_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" and value.replace("-", "").isdigit()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the scores that ranked it."""
+
+    passage_id: int
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    start: int
+    end: int
+    score: float
+    dense_score: float
+    bm25_score: float
+
+
+class RetrievalResult(NamedTuple):
+    hits: list[Hit]
+    query: str  # the text actually searched (after follow-up rewriting)
+    filters: Filters
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited sentence: `article.text[start:end] == sentence`."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    url: str
+    sentence: str
+    start: int
+    end: int
+    passage_id: int
+    passage_start: int
+    passage_end: int
+    score: float
+    answer_span: tuple[int, int] | None = None  # short answer, as offsets into the article text
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n, "article_id": self.doc_id, "title": self.title, "source": self.source, "date": self.date,
+            "url": self.url, "sentence": self.sentence, "start": self.start, "end": self.end,
+            "passage_id": self.passage_id, "passage_start": self.passage_start, "passage_end": self.passage_end,
+            "score": round(self.score, 4),
+            "answer_span": list(self.answer_span) if self.answer_span else None,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    query: str
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    confidence: float
+    short_answer: str = ""
+    hits: tuple[Hit, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "short_answer": self.short_answer,
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.to_dict() for c in self.citations],
+            "filters": {"date_from": self.filters.date_from, "date_to": self.filters.date_to,
+                        "sources": list(self.filters.sources) if self.filters.sources is not None else None},
+            "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
+        }

@@ -1,0 +1,60 @@
+"""Time expressions in questions: "in February 2017", "last week", "on March 3, 2017" become date filters.
+
+Relative expressions are read against a reference date: the newest article in the index, since
+a news corpus is a snapshot and "last week" means the last week it covers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+from qa.models import Filters
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+_DAY = re.compile(rf"\b(?:on |of )?({_MONTH_RE})\.? (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"\b(?:in |during |of |since )?(?:early |late |mid-)?({_MONTH_RE})\.?,? (\d{{4}})\b", re.IGNORECASE)
+_MONTH_ONLY = re.compile(rf"\b(?:in|during) ({_MONTH_RE})\b(?! \d)", re.IGNORECASE)
+_RELATIVE = re.compile(r"\b(last|this|past) (week|month)\b|\b(yesterday|today)\b", re.IGNORECASE)
+
+
+def date_filter_for(question: str, reference: date | None) -> Filters | None:
+    """A date-range filter for the period the question names, or None when it names none.
+
+    `reference` (the newest article date) resolves relative expressions and a month without a year.
+    """
+    if match := _DAY.search(question):
+        month, day, year = _MONTHS[match.group(1).lower()], int(match.group(2)), int(match.group(3))
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            return None
+        return Filters(date_from=when.isoformat(), date_to=(when + timedelta(days=2)).isoformat())
+    if match := _MONTH_YEAR.search(question):
+        return _month(int(match.group(2)), _MONTHS[match.group(1).lower()])
+    if reference is None:
+        return None
+    if match := _MONTH_ONLY.search(question):
+        month = _MONTHS[match.group(1).lower()]
+        if match.group(1).lower() == "may" and not re.search(r"\bin May\b", question):
+            return None  # "may" is usually the verb
+        year = reference.year if month <= reference.month else reference.year - 1
+        return _month(year, month)
+    if match := _RELATIVE.search(question):
+        word = (match.group(3) or match.group(2)).lower()
+        if word in ("today", "yesterday"):
+            start = reference - timedelta(days=1 if word == "yesterday" else 0)
+            return Filters(date_from=start.isoformat(), date_to=reference.isoformat())
+        days = 7 if word == "week" else 31
+        return Filters(date_from=(reference - timedelta(days=days)).isoformat(), date_to=reference.isoformat())
+    return None
+
+
+def _month(year: int, month: int) -> Filters:
+    last = calendar.monthrange(year, month)[1]
+    return Filters(date_from=date(year, month, 1).isoformat(), date_to=date(year, month, last).isoformat())

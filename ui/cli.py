@@ -1,0 +1,186 @@
+"""The `newsqa` command: ingest, ask, delete, check, serve, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from index.indexer import IndexError_, NewsIndex
+from index.readers import read_paths
+from qa.models import Answer, Filters
+from ui.settings import Settings, load_settings
+from ui.wiring import build_demo_index, index_exists, open_index, open_pipeline
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", type=Path, help="index folder (default: settings index_dir)")
+    common.add_argument("--config", type=Path, help="TOML settings file (default: ./newsqa.toml if present)")
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser = argparse.ArgumentParser(prog="newsqa", description="Ask questions about news; answers cite their sentences.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", parents=[common], help="add articles from files or folders")
+    ingest.add_argument("paths", nargs="*", type=Path, help=".jsonl/.json/.csv/.tsv/.txt/.html/.rss/.atom files or folders")
+    ingest.add_argument("--demo", action="store_true", help="ingest the demo corpus (3,824 articles)")
+    ingest.add_argument("--no-wait", action="store_true", help="refuse instead of waiting if another ingest runs")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--k", type=int, help="passages to retrieve")
+    ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
+    ask.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
+    ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+
+    delete = sub.add_parser("delete", parents=[common], help="remove articles by id")
+    delete.add_argument("ids", nargs="+")
+
+    check = sub.add_parser("check", parents=[common], help="report the state of an index")
+    check.add_argument("--repair", action="store_true", help="rebuild vector, BM25 and manifest files from the store")
+
+    serve = sub.add_parser("serve", parents=[common], help="start the web chat")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--auth", help="user:password to require a login")
+    serve.add_argument("--demo", action="store_true", help="build the demo index first if the index is empty")
+
+    evaluate = sub.add_parser("eval", parents=[common], help="score retrieval and answers on a question file")
+    evaluate.add_argument("--questions", type=Path, help="questions JSONL (needed for --task qa)")
+    evaluate.add_argument("--corpus", type=Path, help="corpus JSONL (default: the demo corpus)")
+    evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
+    evaluate.add_argument("--out", type=Path, default=Path("artifacts/eval"), help="report folder")
+    evaluate.add_argument("--task", choices=("qa", "title"), default="qa")
+    evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
+
+    bench = sub.add_parser("bench", parents=[common], help="ingest and query benchmark on the demo corpus")
+    bench.add_argument("--articles", type=int, help="ingest only the first N demo articles")
+    bench.add_argument("--queries", type=int, default=200, help="questions to time")
+    bench.add_argument("--questions", type=Path, help="questions JSONL to time (default: built-in demo questions)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config).with_overrides(index_dir=args.index)
+        return _COMMANDS[args.command](args, settings)
+    except (IndexError_, ValueError, FileNotFoundError) as exc:
+        print(f"newsqa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; everything committed before this point is kept", file=sys.stderr)
+        return 130
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.paths and not args.demo:
+        raise ValueError("give files or folders to ingest, or --demo")
+    if args.demo:
+        report = build_demo_index(settings, show_progress=not args.quiet)
+        print(report.summary())
+    if args.paths:
+        index = open_index(settings, readonly=False)
+        report = index.add(read_paths(args.paths), show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+        print(report.summary())
+        index.close()
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    _require_index(settings)
+    settings = settings.with_overrides(k=args.k)
+    pipeline = open_pipeline(settings)
+    sources = tuple(args.source) if args.source else None
+    answer = pipeline.ask(args.question, filters=Filters(args.date_from, args.date_to, sources), k=settings.k)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def format_answer(answer: Answer) -> str:
+    """Readable text: the answer, then numbered sources with outlet, date and offsets."""
+    width = 100
+    lines = [textwrap.fill(answer.text, width)]
+    if answer.query != answer.question:
+        lines.append(f"(searched for: {answer.query})")
+    if answer.short_answer:
+        lines.append(f"Short answer: {answer.short_answer}")
+    lines.append(f"confidence {answer.confidence:.2f}" + (" (below threshold: no answer given)" if answer.abstained else ""))
+    for c in answer.citations:
+        lines.append("")
+        lines.append(f"[{c.n}] {c.title} — {c.source}, {c.date or 'undated'} (article {c.doc_id}, chars {c.start}-{c.end})")
+        if c.url:
+            lines.append(f"    {c.url}")
+        lines.append(textwrap.indent(textwrap.fill(f"“{c.sentence}”", width - 4), "    "))
+    return "\n".join(lines)
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    _require_index(settings)
+    index = NewsIndex.open(settings.index_dir)
+    removed = index.delete(args.ids)
+    missing = sorted(set(args.ids) - set(removed))
+    print(f"deleted {len(removed)} article(s)" + (f"; not in the index: {', '.join(missing)}" if missing else ""))
+    return 0 if removed else 1
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    if args.repair:
+        index = NewsIndex.repair(settings.index_dir)
+        print(f"rebuilt vector, BM25 and manifest files of {settings.index_dir} from the document store")
+    else:
+        index = NewsIndex.open(settings.index_dir, readonly=True)
+    counts = index.store.counts()
+    problems = index.check()
+    print(f"{settings.index_dir}: {counts['articles']} articles, {counts['sentences']} sentences, "
+          f"{counts['passages']} passages, {len(index.vectors)} vectors, model {index.config.model}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("ok" if not problems else f"{len(problems)} problem(s); run `newsqa check --repair --index {settings.index_dir}`")
+    return 0 if not problems else 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.with_overrides(host=args.host, port=args.port, auth=args.auth)
+    if args.demo and not index_exists(settings.index_dir):
+        print(build_demo_index(settings, show_progress=not args.quiet).summary())
+    _require_index(settings)
+    from ui.web import serve
+
+    serve(settings)
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.evaluate import EvalOptions, run_evaluation
+
+    options = EvalOptions(
+        questions=args.questions, corpus=args.corpus, ks=tuple(int(k) for k in args.k.split(",")),
+        out=args.out, task=args.task, limit=args.limit, show_progress=not args.quiet,
+    )
+    return run_evaluation(options, settings)
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.benchmark import run_benchmark
+
+    return run_benchmark(settings, articles=args.articles, queries=args.queries, questions=args.questions,
+                         index_dir=args.index, show_progress=not args.quiet)
+
+
+def _require_index(settings: Settings) -> None:
+    if not index_exists(settings.index_dir):
+        raise FileNotFoundError(
+            f"no index in {settings.index_dir}; build one with `newsqa ingest PATH --index {settings.index_dir}` "
+            "or `newsqa ingest --demo`"
+        )
+
+
+_COMMANDS = {"ingest": _ingest, "ask": _ask, "delete": _delete, "check": _check, "serve": _serve,
+             "eval": _eval, "bench": _bench}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Settings: one object, built at the edge from a TOML file and NEWSQA_* environment variables.
+
+Precedence (last wins): defaults, the TOML file (`newsqa.toml` in the working folder, or the
+file named by NEWSQA_CONFIG / --config), then NEWSQA_<FIELD> variables (e.g. NEWSQA_INDEX_DIR,
+NEWSQA_PORT), then command-line flags. The library below `ui/` never reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from index.embedding import PACKAGED_MODEL
+from qa.answering import AnswerConfig
+from qa.retrieval import RetrievalConfig
+
+ENV_PREFIX = "NEWSQA_"
+DEFAULT_CONFIG_FILE = "newsqa.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("data/index")
+    cache_dir: Path = Path("data/cache")
+    model: str = PACKAGED_MODEL
+    k: int = 10
+    candidates: int = 100
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    threshold: float = AnswerConfig.threshold
+    passages: int = AnswerConfig.passages
+    max_sentences: int = AnswerConfig.max_sentences
+    max_question_chars: int = 2000
+    max_tokens: int = 100
+    overlap: int = 1
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password" turns on the web chat's login
+    concurrency: int = 4  # questions the web app answers at once
+
+    def __post_init__(self) -> None:
+        for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency", "max_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"setting {name} must be >= 1, got {getattr(self, name)!r}")
+        if self.auth and ":" not in self.auth:
+            raise ValueError("setting auth must look like 'user:password'")
+
+    def retrieval_config(self, mode: str = "hybrid") -> RetrievalConfig:
+        return RetrievalConfig(mode=mode, candidates=self.candidates, rrf_k=self.rrf_k,
+                               dense_weight=self.dense_weight, bm25_weight=self.bm25_weight)
+
+    def answer_config(self) -> AnswerConfig:
+        return AnswerConfig(threshold=self.threshold, passages=self.passages, max_sentences=self.max_sentences)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced; None values are ignored (flags not given)."""
+        return replace(self, **{k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+
+
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name not in _TYPES:
+        raise ValueError(f"unknown setting {name!r} (known: {', '.join(sorted(_TYPES))})")
+    kind = _TYPES[name]
+    try:
+        if kind == "Path":
+            return Path(value).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name} expects {kind}, got {value!r}") from exc
+
+
+def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from defaults, then a TOML file, then NEWSQA_* variables of `environ`."""
+    environ = os.environ if environ is None else environ
+    path = config_file or (Path(environ[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in environ else None)
+    values: dict[str, Any] = {}
+    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read settings file {path}: {exc}") from exc
+        table = data.get("newsqa", data)
+        values.update({k: _coerce(k, v) for k, v in table.items()})
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            name = key[len(ENV_PREFIX):].lower()
+            name = {"index": "index_dir"}.get(name, name)
+            if name in _TYPES:
+                values[name] = _coerce(name, value)
+    return Settings(**values)

