@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _HSPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
@@ -34,10 +35,20 @@ _FURNITURE = re.compile(
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;…\"'”’)]\s*$")
 
 
+def replace_surrogates(text: str) -> str:
+    """Lone surrogates (from JSON escapes such as "\\ud800") become U+FFFD: they cannot be stored as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def normalize_text(text: str) -> str:
-    """NFC-normalise, drop control characters, collapse runs of spaces, keep paragraph breaks."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Drop control characters, NFC-normalise, collapse runs of spaces, keep paragraph breaks.
+
+    Lone surrogates (which cannot be stored as UTF-8) become U+FFFD. Characters are dropped before
+    NFC so that a removed zero-width space cannot leave an uncomposed pair behind.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text.replace("\u00a0", " ").replace("\t", " "))
+    text = unicodedata.normalize("NFC", replace_surrogates(text))
     lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 

@@ -9,7 +9,14 @@ Layout of an index folder:
 
 A write commits to SQLite batch by batch; the derived files are rewritten at the end and the
 manifest is replaced atomically last. If a writer dies in between, the next open sees that the
-derived files are older than the store and rebuilds them from it (no re-embedding).
+derived files are older than the store and rebuilds them from it (no re-embedding). The manifest
+records the size and SHA-256 of every derived file, so a damaged one is refused on open rather
+than served. One process writes at a time (`write.lock`); a writer first catches up with whatever
+another writer committed before it got the lock, so writes never interleave.
+
+An article id is the identity of an article: ingesting the same id with a different text replaces
+the stored version (the later one wins, also within one input); the same text under another id is
+skipped as a duplicate.
 """
 
 from __future__ import annotations
@@ -74,7 +81,7 @@ class IndexConfig:
 
 @dataclass
 class IngestReport:
-    """What an ingest did, with every skipped record and why."""
+    """What an ingest did, with every skipped record (and every warning about a kept one) and why."""
 
     added: int = 0
     replaced: int = 0
@@ -87,7 +94,7 @@ class IngestReport:
 
     @property
     def skipped(self) -> Counter[str]:
-        reasons = Counter(_reason_kind(e.reason) for e in self.errors)
+        reasons = Counter(_reason_kind(e.reason) for e in self.errors if not e.kept)
         if self.unchanged:
             reasons["already indexed, unchanged"] = self.unchanged
         if self.duplicates:
@@ -101,6 +108,8 @@ class IngestReport:
         ]
         for reason, count in self.skipped.most_common():
             lines.append(f"skipped {count}: {reason}")
+        for reason, count in Counter(_reason_kind(e.reason) for e in self.errors if e.kept).most_common():
+            lines.append(f"read with a warning {count}: {reason}")
         return "\n".join(lines)
 
 
@@ -178,6 +187,7 @@ class NewsIndex:
         self.passages: list[PassageRef] = []
         self.articles: dict[str, ArticleInfo] = {}
         self._row_of: dict[int, int] = {}
+        self._version: int | None = None  # store version the tables and derived structures reflect
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -189,25 +199,20 @@ class NewsIndex:
         """
         folder = Path(folder)
         store_path, manifest_path = folder / STORE_FILE, folder / MANIFEST_FILE
-        if not store_path.exists():
-            if readonly:
-                raise IndexCorruptError(f"{folder} holds no newsqa index ({STORE_FILE} missing); build one with `newsqa ingest`")
-            if config is None:
-                if embedder is None:
-                    raise ValueError("creating an index needs an embedder or an IndexConfig")
-                config = IndexConfig(model=embedder.name, dim=embedder.dim)
-            folder.mkdir(parents=True, exist_ok=True)
-            store = _open_store(store_path, readonly=False)
-            store.set_meta("config", json.dumps(asdict(config)))
-            index = cls(folder, store, config, embedder, readonly=False)
-            with _write_lock(folder, wait=True):
-                index._persist_derived()
-            return index
         if not manifest_path.exists():
-            raise IndexCorruptError(
-                f"{manifest_path} is missing; rebuild it from the document store with "
-                f"`newsqa check --repair --index {folder}`"
-            )
+            store = None
+            if store_path.exists():
+                store = _open_store(store_path, readonly)
+                if store.version or any(store.counts().values()):
+                    store.close()
+                    raise IndexCorruptError(
+                        f"{manifest_path} is missing; rebuild it from the document store with "
+                        f"`newsqa check --repair --index {folder}`"
+                    )
+            # No store, or one that a creation interrupted before anything was committed.
+            return cls._create(folder, store, embedder, config, readonly)
+        if not store_path.exists():  # never create an empty store under a manifest: that would lose the index
+            raise IndexCorruptError(_missing_store(folder))
         manifest = _read_manifest(manifest_path)
         stored = IndexConfig(**manifest["config"])
         if embedder is not None and (embedder.name, embedder.dim) != (stored.model, stored.dim):
@@ -216,15 +221,88 @@ class NewsIndex:
                 f"{embedder.name} ({embedder.dim}-d); use the same model or build a new index"
             )
         index = cls(folder, _open_store(store_path, readonly), stored, embedder, readonly)
-        index._load_tables()
-        if manifest["store_version"] == index.store.version:
-            index._load_derived(manifest)
-        else:  # a writer stopped between committing to the store and rewriting the derived files
-            index._rebuild_derived(show_progress=False)
+        with index.store.snapshot():
+            version = index.store.version
+            if manifest["store_version"] == version:
+                index._verify_store(manifest)
+                index._load_tables()
+                index._load_derived(manifest)
+                index._version = version
+                if not readonly:
+                    index._tidy_unless_locked(manifest)
+        if index._version != version:
+            # A writer stopped (or is still going) between committing to the store and rewriting the
+            # derived files: rebuild them from the store, and save them unless that writer still runs.
+            index._refresh()
             if not readonly:
-                with _write_lock(folder, wait=True):
-                    index._persist_derived()
+                index._persist_unless_locked()
         return index
+
+    @classmethod
+    def _create(cls, folder: Path, store: DocumentStore | None, embedder: Embedder | None,
+                config: IndexConfig | None, readonly: bool) -> NewsIndex:
+        if readonly:
+            if store is not None:
+                store.close()
+            raise IndexCorruptError(f"{folder} holds no newsqa index ({MANIFEST_FILE} missing); build one with `newsqa ingest`")
+        folder.mkdir(parents=True, exist_ok=True)
+        store = store or _open_store(folder / STORE_FILE, readonly=False)
+        if config is None and (stored := store.get_meta("config")):  # the interrupted creation's config
+            config = IndexConfig(**json.loads(stored))
+        if config is None:
+            if embedder is None:
+                raise ValueError("creating an index needs an embedder or an IndexConfig")
+            config = IndexConfig(model=embedder.name, dim=embedder.dim)
+        store.set_meta("config", json.dumps(asdict(config)))
+        index = cls(folder, store, config, embedder, readonly=False)
+        index._refresh()
+        index._persist_unless_locked()
+        return index
+
+    def _verify_store(self, manifest: dict) -> None:
+        """The store's rows must hash to what the manifest recorded for this store version."""
+        recorded = manifest.get("store_sha256")  # absent in manifests of older indexes
+        if manifest["store_version"] == self.store.version and recorded not in (None, self.store.digest()):
+            raise IndexCorruptError(
+                f"{self.store.path} is damaged: its content differs from what {MANIFEST_FILE} recorded. "
+                f"The document store cannot be rebuilt from the other files: move {self.folder} aside "
+                f"and re-run `newsqa ingest` on your sources"
+            )
+
+    def _refresh(self, show_progress: bool = False) -> None:
+        """Reload the tables and rebuild FAISS and BM25 from one consistent snapshot of the store."""
+        with self.store.snapshot():
+            version = self.store.version
+            self._load_tables()
+            self._rebuild_derived(show_progress)
+        self._version = version
+
+    def _catch_up(self) -> None:
+        """Under the write lock: take in what another writer committed since this view was built."""
+        if self.store.version != self._version:
+            self._refresh()
+
+    def _persist_unless_locked(self) -> None:
+        """Save the derived files now, unless another process holds the write lock (it saves them at its end)."""
+        try:
+            with _write_lock(self.folder, wait=False):
+                self._catch_up()
+                self._persist_derived()
+        except IndexLockedError:
+            pass
+
+    def _tidy_unless_locked(self, manifest: dict) -> None:
+        try:
+            with _write_lock(self.folder, wait=False):
+                self._remove_unreferenced(manifest)
+        except IndexLockedError:
+            pass
+
+    def _derived_stale(self) -> bool:
+        try:
+            return _read_manifest(self.folder / MANIFEST_FILE)["store_version"] != self._version
+        except IndexCorruptError:
+            return True
 
     @property
     def embedder(self) -> Embedder:
@@ -247,6 +325,13 @@ class NewsIndex:
             raise IndexCorruptError(
                 f"{vectors_path} is damaged (size {size}, manifest says {files['vectors_bytes']} bytes); {repair}"
             )
+        if not bm25_path.is_dir():
+            raise IndexCorruptError(f"{bm25_path} is missing; {repair}")
+        for name, digest in files.get("sha256", {}).items():  # absent in manifests of older indexes
+            path = self.folder / name
+            if not path.is_file() or _sha256(path) != digest:
+                state = "missing" if not path.is_file() else "damaged (its SHA-256 differs from the manifest)"
+                raise IndexCorruptError(f"{path} is {state}; {repair}")
         try:
             self.vectors = VectorIndex.load(vectors_path, self.config.dim)
         except (RuntimeError, ValueError) as exc:
@@ -284,7 +369,7 @@ class NewsIndex:
 
     def _persist_derived(self) -> None:
         """Write vectors, BM25 and then the manifest (the commit point); remove older files."""
-        version = self.store.version
+        version = self._version
         vectors_name, bm25_name = f"vectors-{version}.faiss", f"bm25-{version}"
         self.vectors.save(self.folder / (vectors_name + ".tmp"))
         os.replace(self.folder / (vectors_name + ".tmp"), self.folder / vectors_name)
@@ -294,22 +379,30 @@ class NewsIndex:
         shutil.rmtree(self.folder / bm25_name, ignore_errors=True)
         os.replace(bm25_tmp, self.folder / bm25_name)
         counts = self.store.counts()
+        derived = [vectors_name] + sorted(f"{bm25_name}/{p.name}" for p in (self.folder / bm25_name).iterdir())
         manifest = {
             "format_version": FORMAT_VERSION,
             "config": asdict(self.config),
             "store_version": version,
+            "store_sha256": self.store.digest(),
             "counts": counts,
             "files": {
                 "store": STORE_FILE,
                 "vectors": vectors_name,
                 "vectors_bytes": (self.folder / vectors_name).stat().st_size,
                 "bm25": bm25_name,
+                "sha256": {name: _sha256(self.folder / name) for name in derived},
             },
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         _atomic_write_text(self.folder / MANIFEST_FILE, json.dumps(manifest, indent=2))
+        self._remove_unreferenced(manifest)
+
+    def _remove_unreferenced(self, manifest: dict) -> None:
+        """Under the write lock: delete derived files the manifest does not name (left by a writer that died)."""
+        keep = (manifest["files"]["vectors"], manifest["files"]["bm25"])
         for stale in self.folder.iterdir():
-            if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in (vectors_name, bm25_name):
+            if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in keep:
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
 
     # -- writing --------------------------------------------------------------------------------
@@ -324,6 +417,7 @@ class NewsIndex:
         report = IngestReport()
         started = time.perf_counter()
         with _write_lock(self.folder, wait_for_lock):
+            self._catch_up()
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
             batch: list[tuple[Article, str]] = []
             replaced: list[str] = []
@@ -332,7 +426,7 @@ class NewsIndex:
                 progress.update(1)
                 if isinstance(record, RecordError):
                     report.errors.append(record)
-                    progress.write(f"skipped {record}")
+                    progress.write(f"{'warning' if record.kept else 'skipped'} {record}")
                     continue
                 digest = content_hash(record)
                 existing = self.store.content_hash(record.doc_id)
@@ -355,7 +449,7 @@ class NewsIndex:
             if batch or replaced:
                 self._commit_batch(batch, replaced, report, batch_size)
             progress.close()
-            if report.added or report.replaced:
+            if report.added or report.replaced or self._derived_stale():
                 if show_progress:
                     print("Writing BM25 and vector files…", flush=True)
                 self._rebuild_bm25(show_progress)
@@ -377,6 +471,7 @@ class NewsIndex:
         vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
         removed = [p.passage_id for doc_id in replaced for p in self.passages if p.doc_id == doc_id]
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced)
+        self._version = self.store.version
         # Keep the in-memory view in step with what was committed.
         self.vectors.remove(removed)
         self.vectors.add(np.array(ids, dtype=np.int64), vectors)
@@ -396,8 +491,10 @@ class NewsIndex:
         """Remove articles; returns the ids that were present."""
         self._check_writable()
         with _write_lock(self.folder, wait=True):
+            self._catch_up()
             present = [d for d in doc_ids if d in self.articles]
             removed = self.store.delete(present)
+            self._version = self.store.version
             self.vectors.remove(removed)
             self._load_tables()
             self._rebuild_bm25(show_progress=False)
@@ -448,14 +545,27 @@ class NewsIndex:
 
     @classmethod
     def repair(cls, folder: Path | str) -> NewsIndex:
-        """Rebuild the vector file, BM25 and manifest from an intact document store."""
+        """Rebuild the vector file, BM25 and manifest from an intact document store.
+
+        A store that SQLite finds damaged, or whose rows no longer hash to what a readable manifest
+        recorded, is refused: the derived files would be rebuilt from damaged data.
+        """
         folder = Path(folder)
+        if not (folder / STORE_FILE).exists():
+            raise IndexCorruptError(_missing_store(folder))
         store = _open_store(folder / STORE_FILE, readonly=False)
-        config = IndexConfig(**json.loads(store.get_meta("config") or "{}"))
-        index = cls(folder, store, config, None, readonly=False)
+        stored = store.get_meta("config")
+        if stored is None:
+            raise IndexCorruptError(f"{store.path} has no index settings; move {folder} aside and re-run `newsqa ingest`")
+        index = cls(folder, store, IndexConfig(**json.loads(stored)), None, readonly=False)
         with _write_lock(folder, wait=True):
-            index._load_tables()
-            index._rebuild_derived(show_progress=True)
+            try:
+                manifest = _read_manifest(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).exists() else None
+            except IndexCorruptError:
+                manifest = None  # unreadable: nothing to compare the store with
+            if manifest is not None:
+                index._verify_store(manifest)
+            index._refresh(show_progress=True)
             index._persist_derived()
         return index
 
@@ -473,10 +583,27 @@ def _open_store(path: Path, readonly: bool) -> DocumentStore:
         ) from exc
 
 
+def _missing_store(folder: Path) -> str:
+    return (f"{folder / STORE_FILE} is missing; the document store cannot be rebuilt from the other files: restore it, "
+            f"or move {folder} aside and re-run `newsqa ingest` on your sources")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _read_manifest(path: Path) -> dict:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        manifest["config"], manifest["files"], manifest["store_version"]  # noqa: B018 - shape check
+        IndexConfig(**manifest["config"])
+        files = manifest["files"]
+        if not (isinstance(files["vectors"], str) and isinstance(files["bm25"], str)
+                and isinstance(files["vectors_bytes"], int) and isinstance(manifest["store_version"], int)):
+            raise ValueError("unexpected field types")
         return manifest
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorruptError(

@@ -1,7 +1,9 @@
 """Readers: turn files (JSONL, JSON, CSV/TSV, scraped .txt pages, HTML, RSS/Atom) into `Article`s.
 
 Readers never raise on bad input: each bad record becomes a `RecordError` naming the file and
-line, and reading goes on with the next record.
+line, and reading goes on with the next record. Memory stays bounded on hostile input: a JSONL
+or CSV line, or a one-article file (.txt, .html), longer than `max_record_bytes()` is refused
+without being loaded.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, AnyStr
 from urllib.parse import urlparse
 
-from index.clean import clean_html, clean_scraped_page, normalize_text
+from index.clean import clean_html, clean_scraped_page, normalize_text, replace_surrogates
 from index.models import Article
 
 MAX_TEXT_CHARS = 2_000_000  # a record longer than this is refused rather than indexed
+
+
+def max_record_bytes() -> int:
+    """Longest line or one-article file read: MAX_TEXT_CHARS characters as JSON escapes (6 bytes) plus other fields."""
+    return 6 * MAX_TEXT_CHARS + 65_536
+
 
 _ID_FIELDS = ("article_id", "id", "doc_id")
 _DATE_FIELDS = ("date", "publish_date", "published", "pubdate")
@@ -55,10 +63,14 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | TABLE_SUFFI
 
 @dataclass(frozen=True)
 class RecordError:
-    """A record that could not be read: `location` is 'file' or 'file:line'."""
+    """A record that could not be read: `location` is 'file' or 'file:line'.
+
+    With `kept`, a warning about a record that was still read (e.g. a page decoded as cp1252).
+    """
 
     location: str
     reason: str
+    kept: bool = False
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -117,8 +129,8 @@ def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str)
     cleaned = normalize_text(text)
     if not cleaned:
         return RecordError(location, "text is empty after cleaning")
-    doc_id = first(_ID_FIELDS).strip() or fallback_id
-    url = first(_URL_FIELDS)
+    doc_id = replace_surrogates(first(_ID_FIELDS)).strip() or fallback_id
+    url = replace_surrogates(first(_URL_FIELDS))
     metadata = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS and v not in (None, "")}
     raw_date = first(_DATE_FIELDS)
     if raw_date:
@@ -129,41 +141,66 @@ def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str)
         subtitle=normalize_text(str(fields.get("subtitle") or "")),
         text=cleaned,
         date=normalize_date(raw_date),
-        source=str(fields.get("source") or "") or outlet_from_url(url),
+        source=replace_surrogates(str(fields.get("source") or "")) or outlet_from_url(url),
         url=url,
         metadata=metadata,
     )
 
 
-def _decode(data: bytes, location: str) -> tuple[str, str | None]:
-    """UTF-8, else cp1252 (Latin-1 family) with a note, as scraped pages often are."""
+def _decode(data: bytes) -> tuple[str, str | None]:
+    """UTF-8, else cp1252 (Latin-1 family) with a note naming the first bad byte, as scraped pages often are."""
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        return data.decode("cp1252", errors="replace"), (
-            f"{location}: not valid UTF-8 (byte {exc.start}); decoded as cp1252"
-        )
+        line = data.count(b"\n", 0, exc.start) + 1
+        return data.decode("cp1252", errors="replace"), f"not valid UTF-8 (line {line}, byte {exc.start})"
 
 
-def _looks_binary(data: bytes) -> bool:
-    return b"\x00" in data[:8192]
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or more than 10% control bytes other than tab, newline, form feed and carriage return."""
+    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
+    return b"\x00" in head or controls * 10 > len(head)
+
+
+def _bounded_lines(handle: IO[AnyStr], limit: int) -> Iterator[tuple[AnyStr | None, int]]:
+    """(line, size) of a file; line is None when longer than `limit` (then skipped, never held whole)."""
+    ends = ("\n", "\r") if isinstance(handle, io.TextIOBase) else (b"\n",)
+    while line := handle.readline(limit + 1):
+        if len(line) <= limit:
+            yield line, len(line)
+            continue
+        size = len(line)
+        while not line.endswith(ends) and (line := handle.readline(1 << 16)):
+            size += len(line)
+        yield None, size
+
+
+def _too_long(size: int, limit: int, unit: str = "bytes") -> str:
+    return f"line of {size:,} {unit} is over the limit of {limit:,}; skipped"
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
+    limit = max_record_bytes()
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, (raw, size) in enumerate(_bounded_lines(handle, limit), start=1):
             location = f"{path}:{number}"
+            if raw is None:
+                yield RecordError(location, _too_long(size, limit))
+                continue
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 yield RecordError(location, f"not valid UTF-8 (byte {exc.start} of the line)")
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield RecordError(location, f"malformed JSON ({exc.msg} at column {exc.colno})")
+                yield RecordError(location, f"malformed JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
+                continue
+            except (ValueError, RecursionError) as exc:  # a number too long to convert, nesting too deep
+                yield RecordError(location, f"malformed JSON ({exc})")
                 continue
             if not isinstance(obj, dict):
                 yield RecordError(location, f"expected a JSON object, got {type(obj).__name__}")
@@ -172,14 +209,17 @@ def read_jsonl(path: Path) -> Iterator[Record]:
 
 
 def read_json(path: Path) -> Iterator[Record]:
-    text, note = _decode(path.read_bytes(), str(path))
+    text, note = _decode(path.read_bytes())
     if note:
-        yield RecordError(str(path), note)
+        yield RecordError(str(path), f"{note}; file skipped")
         return
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         yield RecordError(f"{path}:{exc.lineno}", f"malformed JSON ({exc.msg})")
+        return
+    except (ValueError, RecursionError) as exc:
+        yield RecordError(str(path), f"malformed JSON ({exc})")
         return
     items = data if isinstance(data, list) else [data]
     for number, obj in enumerate(items, start=1):
@@ -191,10 +231,20 @@ def read_json(path: Path) -> Iterator[Record]:
 
 
 def read_csv(path: Path) -> Iterator[Record]:
-    csv.field_size_limit(sys.maxsize)
+    limit = max_record_bytes()
+    csv.field_size_limit(limit)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    over: list[int] = []  # size of a line over the limit, which ends the file
+
+    def lines(handle: IO[str]) -> Iterator[str]:
+        for line, size in _bounded_lines(handle, limit):
+            if line is None:
+                over.append(size)
+                return
+            yield line
+
     with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
+        reader = csv.DictReader(lines(handle), delimiter=delimiter)
         columns = reader.fieldnames or []
         if "text" not in columns:
             yield RecordError(f"{path}:1", f"no 'text' column (columns: {', '.join(columns) or 'none'})")
@@ -208,13 +258,15 @@ def read_csv(path: Path) -> Iterator[Record]:
                 yield article_from_fields(row, location, fallback_id=f"{path.stem}-{reader.line_num}")
         except csv.Error as exc:
             yield RecordError(f"{path}:{reader.line_num}", f"CSV error: {exc}; rest of the file skipped")
+            return
+        if over:
+            yield RecordError(f"{path}:{reader.line_num + 1}", _too_long(over[0], limit, "characters") + " with the rest of the file")
 
 
 def read_scraped_page(path: Path) -> Iterator[Record]:
-    data = path.read_bytes()
-    text, note = _decode(data, str(path))
+    text, note = _decode(path.read_bytes())
     if note:
-        yield RecordError(str(path), note + " (article kept)")
+        yield RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)
     page = clean_scraped_page(text)
     if not page.text:
         yield RecordError(str(path), "no article text found after removing headline, captions and furniture")
@@ -229,9 +281,9 @@ def read_scraped_page(path: Path) -> Iterator[Record]:
 
 
 def read_html(path: Path) -> Iterator[Record]:
-    text, note = _decode(path.read_bytes(), str(path))
+    text, note = _decode(path.read_bytes())
     if note:
-        yield RecordError(str(path), note + " (article kept)")
+        yield RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)
     page = clean_html(text)
     if not page.text:
         yield RecordError(str(path), "no article text found in the HTML")
@@ -304,6 +356,9 @@ def read_path(path: Path) -> Iterator[Record]:
         return
     if _looks_binary(head):
         yield RecordError(str(path), "binary file (contains NUL bytes), not text")
+        return
+    if reader in (read_scraped_page, read_html) and (size := path.stat().st_size) > max_record_bytes():
+        yield RecordError(str(path), f"file of {size:,} bytes is over the limit of {max_record_bytes():,} bytes for one article")
         return
     yield from reader(path)
 

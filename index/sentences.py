@@ -8,18 +8,22 @@ from index.models import Sentence
 
 # Words that end with a period without ending a sentence (titles, months, initials, party-state tags).
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sen rep gov gen lt col maj sgt capt cmdr adm rev st jr sr messrs mt ft
-    inc corp co ltd llc dept univ assn bros vs etc al approx est fig no nos vol op
+    """mr mrs ms dr prof sen sens rep reps gov govs gen lt col maj sgt capt cmdr adm rev st jr sr messrs mt ft
+    inc corp co ltd llc dept univ assn bros vs etc al approx est
     jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u d.c a.m p.m i.e e.g""".split()
 )
+# Abbreviations only before a number ("No. 5", "Vol. 2"): "voted no. Then ..." ends a sentence.
+_NUMBER_ABBREVIATIONS = frozenset("no nos vol fig op pp".split())
 _PARTY_TAG = re.compile(r"^[DRI]-[A-Z][a-z]{1,4}$")  # "D-Mass", "R-Ky"
 
 # A sentence ends at terminal punctuation, optional closing quotes/brackets, then whitespace
 # before something that can start a sentence. The demo corpus also writes a closing quote as
-# '"?' glued to the next word ('grizzlies."?DeVos'), which is handled as a boundary too.
+# '"?' glued to the next word ('grizzlies."?DeVos'), glues a closing quote to the next sentence
+# ('matters most."Guthrie'), and separates sentences with a stray hyphen ('the title.- The book',
+# 'Feb. 11.-The musical'); all of these are boundaries too (the hyphen belongs to neither sentence).
 _BOUNDARY = re.compile(
-    r"""(?P<end>[.!?…]+["'”’)\]]*(?:"\?)?)(?P<gap>\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"""
-    r"""|(?P<glued>[.!?]["”’']\?)(?=[A-Z])"""
+    r"""(?P<end>[.!?…]+["'”’)\]]*(?:"\?)?)(?P<gap>\s+|-\s*)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"""
+    r"""|(?P<glued>[.!?](?:["”’']\?|["”]))(?=["“‘]?[A-Z])"""
     r"""|(?P<para>\n\s*)"""
 )
 _WORD_BEFORE = re.compile(r"([\w.\-]+)$")
@@ -29,13 +33,15 @@ def _is_abbreviation(text: str, end: int) -> bool:
     """Whether the period ending at `end` belongs to an abbreviation or an initial."""
     if text[end - 1] != ".":
         return False
-    match = _WORD_BEFORE.search(text, 0, end - 1)
+    match = _WORD_BEFORE.search(text, max(0, end - 64), end - 1)  # a bounded look-back keeps splitting linear
     if not match:
         return False
     word = match.group(1)
     lowered = word.lower()
     if lowered in _ABBREVIATIONS or _PARTY_TAG.match(word):
         return True
+    if lowered in _NUMBER_ABBREVIATIONS:
+        return text[end : end + 2].strip()[:1].isdigit()
     # Initials ("George W. Bush", "J.K."), but not a sentence ending in a capitalised acronym run.
     return len(word) == 1 and word.isupper() or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))
 
@@ -50,7 +56,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         else:
             terminal = match.group("end") or match.group("glued")
             end = match.start() + len(terminal)
-            if match.group("end") and _is_abbreviation(text, match.start() + len(match.group("end").rstrip("\"'”’)]?"))):
+            if _is_abbreviation(text, match.start() + len(terminal.rstrip("\"'”’)]?"))):
                 continue
         _append_stripped(text, start, end, spans)
         start = match.end()

@@ -6,9 +6,11 @@ the batch in flight; the FAISS and BM25 files are derived from this store and ca
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,18 @@ class DocumentStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state of the store, even while another process commits."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.rollback()
+
     # -- metadata ---------------------------------------------------------------------------
     @property
     def version(self) -> int:
@@ -74,6 +88,22 @@ class DocumentStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def digest(self) -> str:
+        """SHA-256 of every article, sentence and passage row in a fixed order.
+
+        The manifest records it, so damage that SQLite's own check cannot see (a changed byte inside
+        a text or a vector) is caught on open instead of being served.
+        """
+        digest = hashlib.sha256()
+        for query in ("SELECT * FROM articles ORDER BY doc_id", "SELECT * FROM sentences ORDER BY doc_id, idx",
+                      "SELECT * FROM passages ORDER BY passage_id"):
+            cursor = self._db.execute(query)
+            while rows := cursor.fetchmany(1024):  # chunks: bounded memory, little Python work per row
+                values = [tuple(v for v in row if not isinstance(v, bytes)) for row in rows]
+                digest.update(repr(values).encode("utf-8", "surrogatepass"))
+                digest.update(b"".join(v for row in rows for v in row if isinstance(v, bytes)))
+        return digest.hexdigest()
 
     def counts(self) -> dict[str, int]:
         return {

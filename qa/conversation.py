@@ -6,6 +6,7 @@ Mike Pence ..."; the rewritten query is returned so the user can see what was se
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ _ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\
 _ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
 _NOT_ENTITIES = {"what", "who", "when", "where", "why", "how", "which", "the", "a", "an", "and", "in", "on", "did",
                  "does", "do", "is", "was", "were", "are", "i", "it", "he", "she", "they", "this", "that", "what's"}
+# Days and months are capitalised but name a time, not who or what the conversation is about.
+_NOT_ENTITIES |= {name.lower() for name in (*calendar.day_name, *calendar.month_name) if name}
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,17 @@ def rewrite(question: str, history: list[Turn]) -> str:
     own = {e.lower() for e in entities(question)}
     context: list[str] = []
     for turn in reversed(history[-2:]):
-        for name in entities(turn.question) + entities(turn.answer)[:3]:
-            if name.lower() not in own and name not in context:
+        # The answer's first name is usually its subject; a name inside one already kept adds nothing.
+        for name in entities(turn.question) + entities(turn.answer)[:1]:
+            if name.lower() not in own and not any(name in c for c in context):
                 context.append(name)
     if _ELLIPTICAL.search(question.strip()):
-        # "And in Germany?": carry the previous question's topic words over.
+        # "And in Germany?": carry the previous question's topic words over; the question's own name
+        # takes the place of the earlier ones, so those are carried only when it names none.
         own_terms = set(tokenize(question))
         topic = [w for w in re.findall(r"[\w'’-]+", last.question)
                  if w.lower() not in STOPWORDS and tokenize(w) and tokenize(w)[0] not in own_terms
                  and w.lower() not in _NOT_ENTITIES and not any(w in c for c in context)]
-        context = topic + context
+        context = topic + ([] if own else context)
     extra = " ".join(context[:8])
     return f"{question} {extra}".strip() if extra else question

@@ -35,7 +35,8 @@ class QAPipeline:
         filters = filters or Filters()
         if not question:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
-        query = rewrite(question, history or [])
+        # History comes from the client too: the rewritten query is bounded like the question.
+        query = rewrite(question, history or [])[: 2 * self.max_question_chars]
         if use_time and (period := date_filter_for(question, self.newest)) is not None:
             filters = filters.merged(period)
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None

@@ -1,4 +1,4 @@
-"""The `newsqa` command: ingest, ask, delete, check, serve, eval, bench."""
+"""The `newsqa` command: ingest, ask, delete, check, serve, eval, bench, loadtest."""
 
 from __future__ import annotations
 
@@ -50,16 +50,27 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", parents=[common], help="score retrieval and answers on a question file")
     evaluate.add_argument("--questions", type=Path, help="questions JSONL (needed for --task qa)")
-    evaluate.add_argument("--corpus", type=Path, help="corpus JSONL (default: the demo corpus)")
+    evaluate.add_argument("--corpus", type=Path, help="corpus JSONL, indexed once into eval-indexes/ beside the "
+                          "index folder (default: the index itself, built from the demo corpus if missing)")
     evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     evaluate.add_argument("--out", type=Path, default=Path("artifacts/eval"), help="report folder")
-    evaluate.add_argument("--task", choices=("qa", "title"), default="qa")
+    evaluate.add_argument("--task", choices=("qa", "title"), default="qa",
+                          help="qa: the questions file; title: each article's headline finds the article "
+                          "(in a title-free index of its own)")
     evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
 
     bench = sub.add_parser("bench", parents=[common], help="ingest and query benchmark on the demo corpus")
     bench.add_argument("--articles", type=int, help="ingest only the first N demo articles")
     bench.add_argument("--queries", type=int, default=200, help="questions to time")
-    bench.add_argument("--questions", type=Path, help="questions JSONL to time (default: built-in demo questions)")
+    bench.add_argument("--questions", type=Path, help="questions JSONL to time (default: article titles of the corpus)")
+
+    load = sub.add_parser("loadtest", parents=[common], help="concurrent clients against a running `newsqa serve`")
+    load.add_argument("--url", default="http://127.0.0.1:7860", help="the running chat (default: %(default)s)")
+    load.add_argument("--questions", type=Path, required=True, help="questions JSONL (cycled up to --total)")
+    load.add_argument("--clients", type=int, default=16, help="concurrent clients (default: %(default)s)")
+    load.add_argument("--total", type=int, default=400, help="questions to ask in all (default: %(default)s)")
+    load.add_argument("--auth", help="user:password of the server's login (default: settings auth)")
+    load.add_argument("--ingest", type=Path, help="file to ingest into the index by a separate process meanwhile")
     return parser
 
 
@@ -79,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not args.paths and not args.demo:
         raise ValueError("give files or folders to ingest, or --demo")
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if missing:  # a mistyped path is refused before the index is created or touched
+        raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
     if args.demo:
         report = build_demo_index(settings, show_progress=not args.quiet)
         print(report.summary())
@@ -157,18 +171,58 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.evaluate import EvalOptions, run_evaluation
 
+    try:
+        ks = tuple(int(k) for k in args.k.split(","))
+    except ValueError:
+        raise ValueError(f"--k expects comma-separated whole numbers such as 1,3,5,10, got {args.k!r}") from None
     options = EvalOptions(
-        questions=args.questions, corpus=args.corpus, ks=tuple(int(k) for k in args.k.split(",")),
-        out=args.out, task=args.task, limit=args.limit, show_progress=not args.quiet,
+        out=args.out, index_dir=settings.index_dir, eval_index_root=settings.index_dir.parent / "eval-indexes",
+        cache_dir=settings.cache_dir, model=settings.model, retrieval=settings.retrieval_config(),
+        answering=settings.answer_config(), questions=args.questions, corpus=args.corpus, task=args.task, ks=ks,
+        limit=args.limit, k=settings.k, max_tokens=settings.max_tokens, overlap=settings.overlap,
+        max_question_chars=settings.max_question_chars, show_progress=not args.quiet,
     )
-    return run_evaluation(options, settings)
+    result = run_evaluation(options)
+    print(result.table)
+    print(f"\nwrote {', '.join(str(path) for path in result.files)} in {result.seconds:.0f}s")
+    return 0
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.benchmark import run_benchmark
+    from eval.benchmark import BenchOptions, run_benchmark
 
-    return run_benchmark(settings, articles=args.articles, queries=args.queries, questions=args.questions,
-                         index_dir=args.index, show_progress=not args.quiet)
+    run_benchmark(BenchOptions(
+        model=settings.model, cache_dir=settings.cache_dir, retrieval=settings.retrieval_config(),
+        answering=settings.answer_config(), max_tokens=settings.max_tokens, overlap=settings.overlap,
+        articles=args.articles, queries=args.queries, questions=args.questions, show_progress=not args.quiet,
+    ))
+    return 0
+
+
+def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the server at --url; compare with the index in-process when it is here (the server's, via --index)."""
+    from eval.loadtest import LoadOptions, run_loadtest
+
+    settings = settings.with_overrides(auth=args.auth)
+    ingest: tuple[str, ...] = ()
+    if args.ingest:
+        if not args.ingest.exists():
+            raise FileNotFoundError(f"no such file or folder: {args.ingest}")
+        _require_index(settings)
+        config = ("--config", str(args.config)) if args.config else ()
+        ingest = (sys.executable, "-m", "ui.cli", "ingest", str(args.ingest), "--index", str(settings.index_dir),
+                  "--quiet", *config)
+    compare = index_exists(settings.index_dir)
+    if not compare:
+        print(f"no index in {settings.index_dir}: skipping the in-process comparison (give the server's --index)")
+    report = run_loadtest(LoadOptions(
+        url=args.url, questions=args.questions, clients=args.clients, total=args.total, k=settings.k,
+        auth=tuple(settings.auth.split(":", 1)) if settings.auth else None,  # type: ignore[arg-type]
+        index_dir=settings.index_dir if compare else None, model=settings.model,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(),
+        max_question_chars=settings.max_question_chars, ingest_command=ingest, show_progress=not args.quiet,
+    ))
+    return 0 if not report.errors and (report.ingest is None or report.ingest.returncode == 0) else 1
 
 
 def _require_index(settings: Settings) -> None:
@@ -180,7 +234,7 @@ def _require_index(settings: Settings) -> None:
 
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "delete": _delete, "check": _check, "serve": _serve,
-             "eval": _eval, "bench": _bench}
+             "eval": _eval, "bench": _bench, "loadtest": _loadtest}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -44,9 +44,16 @@ class Settings:
     concurrency: int = 4  # questions the web app answers at once
 
     def __post_init__(self) -> None:
-        for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency", "max_tokens"):
+        for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("overlap", "rrf_k", "dense_weight", "bm25_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"setting threshold must be in [0, 1], got {self.threshold!r}")
+        if self.max_tokens < 16:
+            raise ValueError(f"setting max_tokens must be >= 16, got {self.max_tokens!r}")
         if self.auth and ":" not in self.auth:
             raise ValueError("setting auth must look like 'user:password'")
 

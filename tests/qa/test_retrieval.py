@@ -1,0 +1,164 @@
+"""Hybrid retrieval: dense and BM25 candidates fused; filters restrict both sides; single-side baselines."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.indexer import IndexConfig, NewsIndex
+from index.models import Article
+from qa.models import Filters
+from qa.retrieval import HybridRetriever, RetrievalConfig
+
+# A fake "semantic" embedder: words map to topics, so "weather" is near a storm report without sharing a word
+# with it (dense finds it, BM25 cannot), while rare names ("al-Mayadin") mean nothing to it (only BM25 finds them).
+TOPICS = {
+    "weather": {"weather", "storm", "winds", "wind", "rain", "flooding"},
+    "politics": {"vote", "senate", "nominee", "nomination", "election", "order", "policy"},
+    "war": {"army", "forces", "troops", "militants", "shelled"},
+    "economy": {"exports", "imports", "trade", "economy", "percent"},
+    "migration": {"refugee", "refugees", "borders", "asylum", "migrants"},
+}
+
+
+class TopicEmbedder:
+    name, dim = "topics-6", 6
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"\w+", text.lower())
+            for col, vocabulary in enumerate(TOPICS.values()):
+                out[row, col] = sum(w in vocabulary for w in words)
+            if not out[row].any():
+                out[row, -1] = 1.0  # no topic at all: orthogonal to every passage that has one
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture()
+def topic_index(tmp_path: Path, tiny_articles: list[Article]) -> NewsIndex:
+    embedder = TopicEmbedder()
+    config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=40, title_in_index=False)
+    index = NewsIndex.open(tmp_path / "ix", embedder, config=config)
+    index.add(tiny_articles, show_progress=False)
+    return index
+
+
+def docs(result) -> list[str]:  # noqa: ANN001
+    return [h.doc_id for h in result.hits]
+
+
+def test_query_only_dense_finds_comes_back_from_hybrid(topic_index: NewsIndex) -> None:
+    query = "bad weather"
+    assert HybridRetriever(topic_index, RetrievalConfig(mode="bm25")).retrieve(query).hits == []
+    dense = HybridRetriever(topic_index, RetrievalConfig(mode="dense")).retrieve(query)
+    assert docs(dense)[0] == "a3" and dense.hits[0].dense_score > 0.5
+    hybrid = HybridRetriever(topic_index).retrieve(query, k=3)
+    assert docs(hybrid)[0] == "a3" and hybrid.hits[0].bm25_score == 0
+
+
+def test_query_only_bm25_finds_comes_back_from_hybrid(topic_index: NewsIndex) -> None:
+    query = "al-Mayadin Zawr"
+    dense = HybridRetriever(topic_index, RetrievalConfig(mode="dense")).retrieve(query)
+    assert all(h.dense_score == pytest.approx(0, abs=1e-6) for h in dense.hits)  # dense has no idea
+    bm25 = HybridRetriever(topic_index, RetrievalConfig(mode="bm25")).retrieve(query)
+    assert set(docs(bm25)) == {"a2"}
+    hybrid = HybridRetriever(topic_index).retrieve(query, k=3)
+    assert docs(hybrid)[0] == "a2" and hybrid.hits[0].bm25_score > 0
+
+
+def test_hybrid_fuses_both_sides_in_one_ranking(topic_index: NewsIndex) -> None:
+    query = "weather near al-Mayadin"
+    hybrid = HybridRetriever(topic_index).retrieve(query, k=2)
+    assert set(docs(hybrid)) == {"a2", "a3"}
+    by_doc = {h.doc_id: h for h in hybrid.hits}
+    assert by_doc["a3"].dense_score > 0.5 and by_doc["a3"].bm25_score == 0
+    assert by_doc["a2"].bm25_score > 0
+    bm25 = HybridRetriever(topic_index, RetrievalConfig(mode="bm25")).retrieve(query, k=2)
+    assert "a3" not in docs(bm25)  # each side alone misses one of them
+    dense = HybridRetriever(topic_index, RetrievalConfig(mode="dense")).retrieve(query, k=20)
+    assert docs(dense)[0] == "a3" and all(h.dense_score == pytest.approx(0, abs=1e-6) for h in dense.hits if h.doc_id == "a2")
+
+
+def test_modes_are_single_side_baselines(tiny_index: NewsIndex) -> None:
+    query = "Senate vote to confirm DeVos"
+    bm25 = HybridRetriever(tiny_index, RetrievalConfig(mode="bm25")).retrieve(query, k=20)
+    assert bm25.hits and all(h.dense_score == 0 and h.bm25_score > 0 for h in bm25.hits)
+    assert [h.bm25_score for h in bm25.hits] == sorted((h.bm25_score for h in bm25.hits), reverse=True)
+    dense = HybridRetriever(tiny_index, RetrievalConfig(mode="dense")).retrieve(query, k=20)
+    assert len(dense.hits) == len(tiny_index.passages)  # every passage has a vector
+    assert all(h.bm25_score == 0 for h in dense.hits)
+    assert [h.dense_score for h in dense.hits] == sorted((h.dense_score for h in dense.hits), reverse=True)
+    hybrid = HybridRetriever(tiny_index).retrieve(query, k=20)
+    assert [h.score for h in hybrid.hits] == sorted((h.score for h in hybrid.hits), reverse=True)
+    assert bm25.hits[0].doc_id == dense.hits[0].doc_id == hybrid.hits[0].doc_id == "a1"
+    assert hybrid.query == query and hybrid.seconds >= 0
+
+
+def test_k_limits_hits_and_hits_describe_their_passage(tiny_index: NewsIndex) -> None:
+    result = HybridRetriever(tiny_index).retrieve("storm Ireland power", k=2)
+    assert len(result.hits) == 2
+    hit = result.hits[0]
+    article = tiny_index.store.article(hit.doc_id)
+    assert (hit.doc_id, hit.title, hit.source, hit.date) == ("a3", article.title, "RTÉ", "2017-02-23")
+    assert article.text[hit.start : hit.end] == tiny_index.passage(hit.passage_id).text
+
+
+def test_date_range_filter_restricts_hits(tiny_index: NewsIndex) -> None:
+    retriever = HybridRetriever(tiny_index)
+    filters = Filters(date_from="2017-02-01", date_to="2017-02-28")
+    for mode in ("hybrid", "dense", "bm25"):
+        result = HybridRetriever(tiny_index, RetrievalConfig(mode=mode)).retrieve(
+            "Syrian army al-Mayadin Senate vote storm", k=20, filters=filters)
+        assert result.hits, mode
+        assert {h.doc_id for h in result.hits} <= {"a1", "a3", "a4"}, mode
+        assert result.filters == filters
+    only_from = retriever.retrieve("vote storm army order", k=20, filters=Filters(date_from="2017-03-01"))
+    assert {h.doc_id for h in only_from.hits} == {"a2"}
+    only_to = retriever.retrieve("vote storm army order", k=20, filters=Filters(date_to="2017-01-31"))
+    assert {h.doc_id for h in only_to.hits} <= {"a5", "a6"} and only_to.hits
+
+
+def test_source_filter_restricts_hits(tiny_index: NewsIndex) -> None:
+    retriever = HybridRetriever(tiny_index)
+    result = retriever.retrieve("Pence tie-breaking vote DeVos", k=20, filters=Filters(sources=("DW", "CNN")))
+    assert result.hits and {h.source for h in result.hits} <= {"DW", "CNN"}
+    assert retriever.retrieve("vote", k=20, filters=Filters(sources=())).hits == []
+    both = retriever.retrieve("storm", k=20, filters=Filters("2017-02-01", "2017-02-28", ("RTÉ",)))
+    assert {h.doc_id for h in both.hits} == {"a3"}
+
+
+def test_undated_articles_are_left_out_by_date_filters(tmp_path: Path, fake_embedder) -> None:  # noqa: ANN001
+    index = NewsIndex.open(tmp_path / "ix", fake_embedder, config=IndexConfig(model=fake_embedder.name, dim=64))
+    index.add([Article("u", "Undated storm", "A storm hit the coast."),
+               Article("d", "Dated storm", "A storm hit the hills.", date="2017-02-02")], show_progress=False)
+    result = HybridRetriever(index).retrieve("storm", filters=Filters(date_from="2017-01-01"))
+    assert [h.doc_id for h in result.hits] == ["d"]
+    assert {h.doc_id for h in HybridRetriever(index).retrieve("storm").hits} == {"u", "d"}
+
+
+def test_empty_index_returns_no_hits(tmp_path: Path, fake_embedder) -> None:  # noqa: ANN001
+    index = NewsIndex.open(tmp_path / "ix", fake_embedder)
+    assert HybridRetriever(index).retrieve("anything").hits == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"mode": "sparse"}, "mode must be 'hybrid', 'dense' or 'bm25', got 'sparse'"),
+    ({"candidates": 0}, "candidates must be >= 1, got 0"),
+])
+def test_config_validation(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RetrievalConfig(**kwargs)
+
+
+def test_filters_validation_and_merging() -> None:
+    with pytest.raises(ValueError, match="date_from must be an ISO date YYYY-MM-DD, got '7 Feb'"):
+        Filters(date_from="7 Feb")
+    with pytest.raises(ValueError, match="date_from 2017-03-01 is after date_to 2017-02-01"):
+        Filters("2017-03-01", "2017-02-01")
+    assert not Filters().active and Filters(sources=()).active
+    merged = Filters("2017-01-01", "2017-03-31", ("CNN",)).merged(Filters("2017-02-01", "2017-02-28"))
+    assert merged == Filters("2017-02-01", "2017-02-28", ("CNN",))

@@ -1,0 +1,193 @@
+"""The `newsqa` command: ingest, ask (--json), delete, check; user errors exit 2 naming the path or value."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import ui.wiring
+from index.embedding import PACKAGED_MODEL, SentenceTransformerEmbedder
+from index.indexer import NewsIndex
+from ui.cli import main
+from ui.settings import Settings
+
+ROWS = [
+    {"article_id": "abc-1", "title": "Pence breaks tie to confirm DeVos",
+     "text": "Vice President Mike Pence cast a tie-breaking vote on Tuesday to confirm Betsy DeVos as education "
+             "secretary. The Senate had split 50-50 on the nomination.",
+     "publish_date": "2017/2/7", "article_source_link": "http://abcnews.go.com/Politics/devos"},
+    {"article_id": "dw-1", "title": "Merkel defends refugee policy",
+     "text": "Chancellor Angela Merkel defended her refugee policy in Berlin on Monday. She said Germany would not "
+             "close its borders.", "publish_date": "2017/1/16", "article_source_link": "http://www.dw.com/en/merkel"},
+]
+PAGE = ("News / Europe\n\nStorm Doris hits Ireland\n\nWaves at Salthill on Thursday. (AFP photo)\n\n"
+        "Storm Doris brought winds of up to 150 kilometres per hour to Ireland on Thursday.\n\n"
+        "Thousands of homes lost power in the west of the country.\n\nShare this article\n")
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No newsqa.toml from the working folder, no NEWSQA_* variables from the caller."""
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("NEWSQA_")]:
+        monkeypatch.delenv(key)
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [json.dumps(r) for r in ROWS]
+    copy = dict(ROWS[0], article_id="abc-1-copy")  # same text under another id
+    (folder / "news.jsonl").write_text("\n".join([*rows, "{not json", json.dumps(copy)]) + "\n", encoding="utf-8")
+    (folder / "pages").mkdir(exist_ok=True)
+    (folder / "pages" / "storm.txt").write_text(PAGE, encoding="utf-8")
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- errors that need no model ------------------------------------------------------------------
+def test_ask_without_index_exits_2_naming_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "ask", "Who won?", "--index", str(tmp_path / "none"))
+    assert code == 2 and out == ""
+    assert f"no index in {tmp_path / 'none'}" in err and err.startswith("newsqa ask: error:")
+
+
+def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "ingest", str(tmp_path / "typo.jsonl"), "--index", str(tmp_path / "ix"), "--quiet")
+    assert code == 2 and str(tmp_path / "typo.jsonl") in err
+    assert not (tmp_path / "ix").exists()
+    code, _, err = run(capsys, "ingest", "--index", str(tmp_path / "ix"))
+    assert code == 2 and "give files or folders to ingest" in err
+
+
+def test_check_and_delete_without_index_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["check"], ["delete", "a1"]):
+        code, _, err = run(capsys, *command, "--index", str(tmp_path / "none"))
+        assert code == 2 and str(tmp_path / "none") in err, command
+
+
+def test_bad_config_file_and_environment_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run(capsys, "check", "--config", str(tmp_path / "missing.toml"))
+    assert code == 2 and f"cannot read settings file {tmp_path / 'missing.toml'}" in err
+    monkeypatch.setenv("NEWSQA_PORT", "eighty")
+    code, _, err = run(capsys, "check", "--index", str(tmp_path))
+    assert code == 2 and "setting port expects int, got 'eighty'" in err
+
+
+def test_check_and_delete_on_an_index(tiny_index: NewsIndex, capsys: pytest.CaptureFixture[str]) -> None:
+    """check and delete open the index without an embedder, so any index will do."""
+    folder = str(tiny_index.folder)
+    code, out, _ = run(capsys, "check", "--index", folder)
+    assert code == 0 and out.splitlines()[-1] == "ok"
+    assert f"{folder}: 6 articles" in out and "model hash-64" in out
+    code, out, _ = run(capsys, "delete", "a2", "nope", "--index", folder)
+    assert code == 0 and "deleted 1 article(s); not in the index: nope" in out
+    reopened = NewsIndex.open(folder, readonly=True)
+    assert "a2" not in reopened.articles and reopened.store.article("a2") is None
+    code, out, _ = run(capsys, "delete", "nope", "--index", folder)
+    assert code == 1 and "deleted 0 article(s)" in out
+    code, out, _ = run(capsys, "check", "--index", folder)
+    assert code == 0 and f"{folder}: 5 articles" in out
+
+
+def test_ingest_into_an_index_of_another_model_exits_2(tiny_index: NewsIndex, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    code, _, err = run(capsys, "ingest", str(corpus), "--index", str(tiny_index.folder), "--quiet")
+    assert code == 2 and str(tiny_index.folder) in err and "hash-64" in err and PACKAGED_MODEL in err
+
+
+# -- with the packaged model --------------------------------------------------------------------
+@pytest.fixture()
+def shared_model(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
+    """Reuse the session's loaded model for the settings' packaged model (loading it per command is slow)."""
+    def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+        assert settings.model == PACKAGED_MODEL
+        return real_embedder
+
+    monkeypatch.setattr(ui.wiring, "make_embedder", make_embedder)
+
+
+@pytest.fixture()
+def ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str], shared_model: None) -> Iterator[tuple[Path, str]]:
+    folder = tmp_path / "ix"
+    code, out, _ = run(capsys, "ingest", str(write_corpus(tmp_path / "corpus")), "--index", str(folder), "--quiet")
+    assert code == 0
+    yield folder, out
+
+
+@pytest.mark.slow
+def test_cli_loads_the_packaged_model_from_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No shortcuts: ingest and ask each build the model from settings (offline, sockets blocked)."""
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    (tmp_path / "newsqa.toml").write_text(f'index_dir = "{tmp_path / "cfg-ix"}"\n', encoding="utf-8")
+    code, out, _ = run(capsys, "ingest", str(data), "--quiet")
+    assert code == 0 and out.startswith("added 1 articles")
+    code, out, _ = run(capsys, "ask", "--json", "Who cast the tie-breaking vote to confirm DeVos?")
+    answer = json.loads(out)
+    assert code == 0 and answer["citations"][0]["article_id"] == "abc-1"
+    manifest = json.loads((tmp_path / "cfg-ix" / "manifest.json").read_text())
+    assert (manifest["config"]["model"], manifest["config"]["dim"]) == (PACKAGED_MODEL, 384)
+
+
+@pytest.mark.slow
+def test_ingest_summary_counts_added_and_skipped(ingested: tuple[Path, str], capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    folder, out = ingested
+    assert "added 3 articles (0 replaced)" in out
+    assert "skipped 1: malformed JSON" in out and "news.jsonl:3" in out
+    assert "skipped 1: exact duplicate of another article" in out
+    code, out, _ = run(capsys, "ingest", str(tmp_path / "corpus"), "--index", str(folder), "--quiet")
+    assert code == 0 and "added 0 articles" in out and "skipped 3: already indexed, unchanged" in out
+    index = NewsIndex.open(folder, readonly=True)
+    assert set(index.articles) == {"abc-1", "dw-1", "storm"}
+    storm = index.store.article("storm")
+    assert storm.title == "Storm Doris hits Ireland" and "AFP" not in storm.text and "Share" not in storm.text
+
+
+@pytest.mark.slow
+def test_ask_json(ingested: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, _ = ingested
+    code, out, _ = run(capsys, "ask", "--json", "--index", str(folder), "--quiet",
+                       "Who cast the tie-breaking vote that confirmed Betsy DeVos?")
+    assert code == 0
+    answer = json.loads(out)  # stdout holds exactly one JSON object
+    assert {"answer", "abstained", "confidence", "citations"} <= set(answer)
+    assert answer["abstained"] is False and 0 < answer["confidence"] <= 1
+    citation = answer["citations"][0]
+    assert {"n", "article_id", "title", "source", "date", "url", "sentence", "start", "end"} <= set(citation)
+    assert (citation["n"], citation["article_id"], citation["source"], citation["date"]) == (1, "abc-1", "ABC News", "2017-02-07")
+    assert citation["url"] == "http://abcnews.go.com/Politics/devos" and "Pence" in citation["sentence"]
+    text = NewsIndex.open(folder, readonly=True).store.article("abc-1").text
+    assert text[citation["start"] : citation["end"]] == citation["sentence"]
+    assert f"{citation['sentence']} [1]" in answer["answer"]
+
+
+@pytest.mark.slow
+def test_ask_text_filters_and_delete(ingested: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, _ = ingested
+    code, out, _ = run(capsys, "ask", "--index", str(folder), "How fast were the winds of Storm Doris?")
+    assert code == 0 and "150 kilometres" in out and "[1] Storm Doris hits Ireland" in out
+    code, out, _ = run(capsys, "ask", "--json", "--index", str(folder), "--source", "DW", "How fast were the winds?")
+    assert all(c["source"] == "DW" for c in json.loads(out)["citations"])
+    code, out, _ = run(capsys, "ask", "--json", "--index", str(folder), "--from", "2017-02-01", "--to", "2017-02-28",
+                       "What did Angela Merkel say about the borders?")
+    assert all(c["date"].startswith("2017-02") for c in json.loads(out)["citations"])
+    code, _, err = run(capsys, "ask", "--index", str(folder), "--from", "7 Feb", "Anything?")
+    assert code == 2 and "date_from must be an ISO date YYYY-MM-DD, got '7 Feb'" in err
+    code, out, _ = run(capsys, "delete", "storm", "--index", str(folder))
+    assert code == 0 and "deleted 1 article(s)" in out
+    code, out, _ = run(capsys, "ask", "--json", "--index", str(folder), "How fast were the winds of Storm Doris?")
+    assert all(c["article_id"] != "storm" for c in json.loads(out)["citations"])
+    code, out, _ = run(capsys, "check", "--index", str(folder))
+    assert code == 0 and "2 articles" in out and out.splitlines()[-1] == "ok"

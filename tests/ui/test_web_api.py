@@ -1,0 +1,229 @@
+"""The web app's `/ask` endpoint driven with gradio_client, its login, and the HTML it builds."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
+
+from index.embedding import HashEmbedder
+from index.indexer import IndexConfig, IndexError_, NewsIndex
+from qa.models import Answer, Citation, Filters
+from qa.pipeline import QAPipeline
+from ui.settings import Settings
+from ui.web import (
+    MAX_K, Mark, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback, safe_url,
+    serve, sources_html, text_html,
+)
+
+pytestmark = [pytest.mark.ui, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
+
+DEVOS = "Who cast the tie-breaking vote to confirm Betsy DeVos?"
+
+
+def ask(client: Client, question: str, **kwargs: object) -> dict:
+    return client.predict(question, api_name="/ask", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def client(web_url: str) -> Client:
+    return Client(web_url, verbose=False)
+
+
+def assert_offsets(index: NewsIndex, citation: dict) -> None:
+    article = index.store.article(citation["article_id"])
+    assert article is not None, citation
+    assert article.text[citation["start"] : citation["end"]] == citation["sentence"]
+    assert citation["passage_start"] <= citation["start"] < citation["end"] <= citation["passage_end"]
+    if citation["answer_span"]:
+        a, b = citation["answer_span"]
+        assert citation["start"] <= a < b <= citation["end"]
+
+
+def test_ask_returns_the_answer_with_citations_that_point_at_the_stored_sentence(client: Client, web_index: NewsIndex) -> None:
+    result = ask(client, DEVOS)
+    assert not result["abstained"]
+    assert "Mike Pence cast a tie-breaking vote" in result["answer"]
+    assert "[1]" in result["answer"]
+    first = result["citations"][0]
+    assert (first["n"], first["article_id"], first["source"], first["date"]) == (1, "devos-vote", "ABC News", "2017-02-07")
+    assert first["url"] == "http://abcnews.go.com/devos-vote"
+    assert first["sentence"] in result["answer"]
+    for citation in result["citations"]:
+        assert_offsets(web_index, citation)
+    assert result["short_answer"] == "Vice President Mike Pence"
+    assert set(result["timings_ms"]) >= {"retrieval", "answer", "total"}
+
+
+def test_filters_change_what_is_cited(client: Client, web_index: NewsIndex) -> None:
+    later = ask(client, DEVOS, date_from="2017-02-08")
+    assert later["filters"]["date_from"] == "2017-02-08"
+    assert later["citations"], later
+    assert all(c["date"] >= "2017-02-08" for c in later["citations"])
+    assert "devos-vote" not in {c["article_id"] for c in later["citations"]}
+    for citation in later["citations"]:
+        assert_offsets(web_index, citation)
+    only_dw = ask(client, DEVOS, sources=["DW"])
+    assert only_dw["filters"]["sources"] == ["DW"]
+    assert all(c["source"] == "DW" for c in only_dw["citations"])
+
+
+def test_history_makes_a_follow_up_search_for_the_earlier_names(client: Client) -> None:
+    history = json.dumps([{"question": DEVOS, "answer": "Vice President Mike Pence cast a tie-breaking vote. [1]",
+                           "title": "Pence breaks tie to confirm DeVos"}])
+    alone = ask(client, "When did he start work?")
+    follow_up = ask(client, "When did he start work?", history=history)
+    assert alone["query"] == "When did he start work?"
+    assert follow_up["query"].startswith("When did he start work?")
+    assert "Betsy DeVos" in follow_up["query"] or "Mike Pence" in follow_up["query"]
+
+
+def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
+    questions = {DEVOS: "devos-vote", "How strong were the winds of Storm Doris?": "storm-doris",
+                 "Which country is the happiest in the world?": "happiest", "How much did China's exports rise?": "exports"}
+    jobs = [(q, client.submit(q, api_name="/ask")) for q in list(questions) * 2]
+    for question, job in jobs:
+        result = job.result(timeout=60)
+        assert result["question"] == question
+        assert result["citations"][0]["article_id"] == questions[question], result
+
+
+def test_unrelated_question_abstains(client: Client) -> None:
+    result = ask(client, "How tall is the Eiffel tower?")
+    assert result["abstained"]
+    assert result["citations"] == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"date_from": "March 2017"}, "date_from"),
+    ({"date_from": "2017-03-01", "date_to": "2017-02-01"}, "after date_to"),
+    ({"history": "{not json"}, "history must be a JSON list"),
+    ({"k": MAX_K + 1}, "k must be between"),
+])
+def test_bad_input_is_refused_with_a_message(client: Client, kwargs: dict, message: str) -> None:
+    with pytest.raises(AppError, match=message):
+        ask(client, DEVOS, **kwargs)
+
+
+def test_login_is_required_when_auth_is_set(start_web_app: Callable[..., str]) -> None:
+    url = start_web_app(auth="reader:s3cret")
+    with pytest.raises(AuthenticationError):
+        Client(url, verbose=False)
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(url, auth=("reader", "wrong"), verbose=False)
+    logged_in = Client(url, auth=("reader", "s3cret"), verbose=False)
+    assert not ask(logged_in, DEVOS)["abstained"]
+
+
+def test_only_loopback_without_login_goes_unwarned() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert exposure_warning(Settings()) is None
+    assert exposure_warning(Settings(host="0.0.0.0", auth="a:b")) is None
+    warning = exposure_warning(Settings(host="0.0.0.0"))
+    assert warning and "0.0.0.0" in warning and "auth" in warning
+
+
+def test_serve_names_a_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexError_, match="newsqa ingest"):
+        serve(Settings(index_dir=tmp_path / "nothing-here"))
+
+
+def test_empty_index_says_so_and_offers_no_input(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    empty = NewsIndex.open(tmp_path / "empty", fake_embedder, config=IndexConfig(model=fake_embedder.name, dim=64))
+    app = build_app(QAPipeline(empty), Settings(index_dir=tmp_path / "empty"))
+    chat = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "nqa-chat")
+    box = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "nqa-question")
+    assert "This index is empty" in chat.placeholder and "newsqa ingest" in chat.placeholder
+    assert box.interactive is False
+    assert not chat.examples
+
+
+def test_examples_come_from_the_index(web_index: NewsIndex) -> None:
+    corpus = describe_corpus(QAPipeline(web_index))
+    titles = {a.title for a in web_index.articles.values()}
+    assert corpus.examples and all(q.removeprefix("Tell me about: ") in titles for q in corpus.examples)
+    assert corpus.outlets == sorted({a.source for a in web_index.articles.values()}, key=str.casefold)
+    assert (corpus.first_date, corpus.last_date) == ("2017-02-07", "2017-03-20")
+
+
+# -- the HTML the app builds -----------------------------------------------------------------------
+class Tags(HTMLParser):
+    """Every start tag and attribute of a fragment, to check that nothing active got through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(fragment: str) -> Tags:
+    tags = Tags()
+    tags.feed(fragment)
+    tags.close()
+    return tags
+
+
+ALLOWED_TAGS = {"div", "details", "summary", "dl", "dt", "dd", "p", "span", "a", "strong", "mark", "article", "h4",
+                "blockquote"}
+
+
+def hostile_answer(web_index: NewsIndex) -> tuple[Answer, dict]:
+    article = web_index.store.article("hostile")
+    assert article is not None
+    start = article.text.index("A second")
+    end = article.text.index("instead.") + len("instead.")
+    citation = Citation(1, article.doc_id, article.title, article.source, article.date, article.url,
+                        article.text[start:end], start, end, 0, 0, len(article.text), 1.0,
+                        (article.text.index("<img"), article.text.index("instead") - 1))
+    answer = Answer("q", "q <b>", f"{citation.sentence} [1]", (citation,), False, 0.9, filters=Filters(sources=("x<y",)))
+    return answer, {article.doc_id: article}
+
+
+def test_hostile_text_becomes_inert_html(web_index: NewsIndex, hostile_snippets: tuple[str, str, str]) -> None:
+    answer, articles = hostile_answer(web_index)
+    for fragment in (answer_html(answer, 0, 6), sources_html(answer, 0, articles)):
+        tags = parse(fragment)
+        assert {t for t, _ in tags.tags} <= ALLOWED_TAGS
+        for tag, attrs in tags.tags:
+            assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+            assert not str(attrs.get("href", "")).lower().startswith("javascript"), attrs
+        assert "<script" not in fragment and "<img" not in fragment and "](" not in fragment
+    shown = "".join(parse(sources_html(answer, 0, articles)).text)
+    for needle in (*hostile_snippets, 'Forum hit by <b>injected</b> markup "attack"', "Evil <i>Outlet</i>"):
+        assert needle in shown
+
+
+def test_highlight_marks_spans_and_escapes_between() -> None:
+    text = "Say <b>it's</b> to Ann [x](y) now."
+    a, ann = text.index("<b>"), text.index("Ann")
+    out = highlight(text, 0, len(text), [Mark(a, ann + 3, "hl"), Mark(ann, ann + 3, "short", "strong")])
+    tags = parse(out)
+    assert [t for t, _ in tags.tags] == ["mark", "mark", "strong"]
+    assert "".join(tags.text) == text
+    assert out.endswith('<mark class="hl"><strong class="short">Ann</strong></mark> &#91;x&#93;&#40;y&#41; now.')
+    window = highlight(text, a, a + 3, [Mark(0, 3, "hl")])
+    assert html.unescape(window) == "<b>" and "<" not in window
+
+
+def test_text_is_inert_and_only_web_links_are_linked() -> None:
+    nasty = "it's & <img src=x onerror=\"alert(1)\"> [a](javascript:x) `code` $x$ {{y}} ${z}"
+    inert = text_html(nasty)
+    assert html.unescape(inert) == nasty
+    assert not set(inert) & set("<>\"'[]()`$") and "javascript:" not in inert
+    assert safe_url(" https://example.org/a ") == "https://example.org/a"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("data:text/html,x") is None
+    assert safe_url("http://x y") is None
