@@ -1,9 +1,10 @@
 """Load test of the web chat: N concurrent clients ask a question file through the `/ask` API of a running server.
 
 Prints questions answered, errors, p50/p95/p99 latency and throughput; then asks the same questions one at a
-time in this process (QAPipeline over the same index, opened read-only) and prints the ratio of the two
-throughputs, and how many of the server's answers differ from the in-process ones. Optionally runs an ingest
-command as a separate process while the load runs and reports whether answers kept coming meanwhile.
+time in this process (QAPipeline over the same index, opened read-only, one torch thread by default) and
+prints the ratio of the two throughputs, and how many of the server's answers differ from the in-process
+ones. Optionally runs an ingest command as a separate process while the load runs and reports whether
+answers kept coming meanwhile.
 
 Run as `newsqa loadtest --url http://127.0.0.1:7860 --questions Q.jsonl --clients 16 --total 400`
 against a running `newsqa serve`. A script, not a test: it asserts nothing about speed.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 import numpy as np
+import torch
 from gradio_client import Client
 from tqdm.auto import tqdm
 
@@ -51,6 +53,7 @@ class LoadOptions:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     max_question_chars: int = 2000
+    threads: int = 1  # torch threads for the in-process run (0: torch's default); see run_sequential
     ingest_command: tuple[str, ...] = ()  # run as a separate process while the load runs (empty: none)
     timeout: float = 300.0  # seconds one answer may take before it counts as an error
     show_progress: bool = True
@@ -58,6 +61,8 @@ class LoadOptions:
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads!r}")
         for name in ("clients", "total", "k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -94,6 +99,7 @@ class LoadReport(NamedTuple):
     seconds: float  # wall time of the concurrent run
     sequential_latencies: list[float]  # seconds, the same questions in-process (empty: not measured)
     sequential_seconds: float
+    threads: int  # torch threads of the in-process run
     differing: int  # server answers whose text or cited articles differ from the in-process answer
     ingest: IngestRun | None
 
@@ -117,16 +123,20 @@ class LoadReport(NamedTuple):
         return float(np.percentile(values, q)) if values else float("nan")
 
     def summary(self) -> str:
-        ms = lambda q, seq=False: f"{self.percentile(q, seq) * 1000:,.0f} ms"  # noqa: E731
+        def ms(q: float, sequential: bool = False) -> str:
+            return f"{self.percentile(q, sequential) * 1000:,.0f} ms"
+
         lines = [
-            f"concurrent: {self.clients} clients, {self.answered} answered, {self.errors} errors in {self.seconds:.1f}s",
+            f"concurrent: {self.clients} clients, {self.answered} answered, {self.errors} errors "
+            f"in {self.seconds:.1f}s",
             f"  latency p50 {ms(50)}, p95 {ms(95)}, p99 {ms(99)}",
             f"  throughput {self.throughput:.2f} questions/s",
         ]
         lines += [f"  error: {message}" for message in self.error_messages]
         if self.sequential_latencies:
             lines += [
-                f"in-process, one at a time: {len(self.sequential_latencies)} answered in {self.sequential_seconds:.1f}s",
+                f"in-process, one at a time (torch threads: {self.threads or torch.get_num_threads()}): "
+                f"{len(self.sequential_latencies)} answered in {self.sequential_seconds:.1f}s",
                 f"  latency p50 {ms(50, True)}, p95 {ms(95, True)}, p99 {ms(99, True)}",
                 f"  throughput {self.sequential_throughput:.2f} questions/s",
                 f"ratio concurrent / in-process throughput: {self.ratio:.2f}",
@@ -202,25 +212,27 @@ class _Load:
 def _drain(stream: IO[str], tail: deque[str]) -> None:
     """Keep the last lines of the ingest's output (read continuously, so a full pipe never stalls it)."""
     for line in stream:
-        tail.append(line.rstrip("\n"))
+        if line.strip():
+            tail.append(line.rstrip())
 
 
 def run_concurrent(options: LoadOptions, questions: list[str]) -> tuple[list[Outcome], float, IngestRun | None]:
     """Ask `questions` with options.clients threads (one gradio_client each); runs the ingest command alongside."""
     clients = [connect(options) for _ in range(options.clients)]
+    ingest, tail, reader = None, deque[str](maxlen=5), None
+    ingest_began = time.perf_counter()
+    if options.ingest_command:  # started first: a command that cannot start stops everything before the load
+        ingest = subprocess.Popen(options.ingest_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        reader = threading.Thread(target=_drain, args=(ingest.stdout, tail), daemon=True)
+        reader.start()
     progress = tqdm(total=len(questions), desc="asking", unit="q", disable=not options.show_progress)
     load = _Load(questions, options, progress)
     start = threading.Barrier(options.clients + 1)
     threads = [threading.Thread(target=load.run_client, args=(c, start), daemon=True) for c in clients]
     for thread in threads:
         thread.start()
-    ingest, tail, reader = None, deque[str](maxlen=5), None
     start.wait()
     began = time.perf_counter()
-    if options.ingest_command:
-        ingest = subprocess.Popen(options.ingest_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        reader = threading.Thread(target=_drain, args=(ingest.stdout, tail), daemon=True)
-        reader.start()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
@@ -233,21 +245,33 @@ def run_concurrent(options: LoadOptions, questions: list[str]) -> tuple[list[Out
         ended = time.perf_counter()
         reader.join()
         during = [o for o in load.outcomes if o.finished <= ended]
-        run = IngestRun(returncode, ended - began, sum(o.error is None for o in during),
+        run = IngestRun(returncode, ended - ingest_began, sum(o.error is None for o in during),
                         sum(o.error is not None for o in during), "\n".join(tail))
     return load.outcomes, seconds, run
 
 
-def run_sequential(pipeline: QAPipeline, questions: list[str], k: int, show_progress: bool) -> tuple[list[Answer], list[float], float]:
-    """The same questions one at a time through `pipeline`: answers, latencies and the total time."""
-    pipeline.ask(questions[0], k=k)  # warm-up: the model and first-use caches load outside the timing
-    answers, latencies = [], []
-    began = time.perf_counter()
-    for question in tqdm(questions, desc="in-process", unit="q", disable=not show_progress):
-        asked = time.perf_counter()
-        answers.append(pipeline.ask(question, k=k))
-        latencies.append(time.perf_counter() - asked)
-    return answers, latencies, time.perf_counter() - began
+def run_sequential(pipeline: QAPipeline, questions: list[str], k: int, threads: int,
+                   show_progress: bool) -> tuple[list[Answer], list[float], float]:
+    """The same questions one at a time through `pipeline`: answers, latencies and the total time.
+
+    `threads` torch threads (0: torch's default). One is the fair baseline on a small shared machine: one
+    query is too small to gain from two, and OpenMP threads spinning for a busy core made 2 threads 25x
+    slower than 1 on a loaded 2-core machine.
+    """
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        pipeline.ask(questions[0], k=k)  # warm-up: the model and first-use caches load outside the timing
+        answers, latencies = [], []
+        began = time.perf_counter()
+        for question in tqdm(questions, desc="in-process", unit="q", disable=not show_progress):
+            asked = time.perf_counter()
+            answers.append(pipeline.ask(question, k=k))
+            latencies.append(time.perf_counter() - asked)
+        return answers, latencies, time.perf_counter() - began
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _differs(result: dict, answer: Answer) -> bool:
@@ -269,11 +293,13 @@ def run_loadtest(options: LoadOptions, embedder: Embedder | None = None) -> Load
     seq_latencies: list[float] = []
     seq_seconds, differing = 0.0, 0
     if pipeline is not None:
-        answers, seq_latencies, seq_seconds = run_sequential(pipeline, questions, options.k, options.show_progress)
+        answers, seq_latencies, seq_seconds = run_sequential(pipeline, questions, options.k, options.threads,
+                                                             options.show_progress)
         by_question = dict(zip(questions, answers))
         differing = sum(_differs(o.result, by_question[o.question]) for o in answered if o.result is not None)
         pipeline.index.close()
     report = LoadReport(options.clients, len(answered), len(outcomes) - len(answered), messages,
-                        [o.seconds for o in answered], seconds, seq_latencies, seq_seconds, differing, ingest)
+                        [o.seconds for o in answered], seconds, seq_latencies, seq_seconds, options.threads,
+                        differing, ingest)
     print(report.summary())
     return report

@@ -63,6 +63,14 @@ class BM25Index:
         df = self.doc_freq.get(term, 0)
         return float(np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))) if df else 0.0
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """Rows (passages) whose indexed text holds `term`: the term's posting list."""
+        term_id = self._model.vocab_dict.get(term) if self.n_docs and term in self.doc_freq else None
+        if term_id is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr, indices = self._model.scores["indptr"], self._model.scores["indices"]
+        return np.asarray(indices[indptr[term_id] : indptr[term_id + 1]], dtype=np.int64)
+
     def scores(self, query_tokens: list[str], mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every row for the query (rows outside `mask` get 0)."""
         known = [t for t in query_tokens if t in self.doc_freq]

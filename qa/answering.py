@@ -19,6 +19,7 @@ from index.indexer import NewsIndex
 from index.lexical import tokenize
 from index.models import Article, Sentence
 from qa.models import Answer, Citation, Hit, RetrievalResult
+from qa.retrieval import query_terms
 
 NO_ANSWER = "I could not find an answer to that in the indexed articles."
 
@@ -47,19 +48,28 @@ _TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
     "who": re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?: (?:[A-Z][a-zA-Z'’.-]+|de|van|von|al|bin|da))*(?: [A-Z][a-zA-Z'’.-]+)\b"),
     "where": re.compile(r"\b(?:in|at|near|from|to|outside|inside) (?:the )?([A-Z][a-zA-Z'’-]+(?: [A-Z][a-zA-Z'’-]+)*)"),
 }
-_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "mani", "much"}
+
+
+_PERSON_NOUNS = (
+    "person|man|woman|official|minister|leader|president|lawyer|judge|journalist|blogger|author|writer|player|"
+    "coach|spokesman|spokeswoman|spokesperson|senator|governor|mayor|chief|ceo|director|actor|actress|singer|"
+    "politician|candidate|envoy|ambassador|general|commander|diplomat|economist|analyst|activist|suspect|"
+    "victim|executive|founder|head|secretary|manager|chairman|member|official's|group|company|firm|party|team"
+)
+_PLACE_NOUNS = "city|country|town|village|region|state|province|place|island|district|capital|port|airport|venue"
+_QUANTITY = r"how (?:many|much|long|far|close|tall|high|old|big|large|deep|wide|often|fast)"
 
 
 def question_type(question: str) -> str:
     """who / when / where / how_many / why / how / what, from the question's wording."""
     q = question.lower().strip()
-    if re.search(r"\bhow (?:many|much)\b|\bwhat (?:number|percentage|share|proportion)\b", q):
+    if re.search(rf"\b{_QUANTITY}\b|\bwhat (?:number|percentage|share|proportion|amount|fee|price|sum)\b|\bby how\b", q):
         return "how_many"
-    if re.search(r"\bwhen\b|\bwhat (?:year|month|day|date|time)\b|\b(?:which|what) (?:year|month|day)\b", q):
+    if re.search(r"\bwhen\b|\b(?:what|which) (?:year|month|day|date|time)\b|\bon what date\b", q):
         return "when"
-    if re.search(r"\bwho(?:m|se)?\b|\bwhich (?:person|official|minister|leader|president|company)\b", q):
+    if re.search(rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PERSON_NOUNS})\b", q):
         return "who"
-    if re.search(r"\bwhere\b|\b(?:which|what) (?:city|country|town|village|region|state|province|place)\b", q):
+    if re.search(rf"\bwhere\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PLACE_NOUNS})\b", q):
         return "where"
     if re.search(r"\bwhy\b", q):
         return "why"
@@ -70,22 +80,33 @@ def question_type(question: str) -> str:
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    """Knobs of the extractive answerer; `threshold` is the confidence below which it abstains."""
+    """Knobs of the extractive answerer; `threshold` is the confidence below which it abstains.
 
-    threshold: float = 0.35
-    passages: int = 6  # top passages whose sentences are considered
+    A sentence scores its IDF-weighted coverage of the question's terms, plus `passage_weight`
+    times how far its passage's retrieval score is from the best one, plus `type_weight` when it
+    holds a span of the asked-for kind. The confidence is a logistic function of the evidence
+    signals (`confidence_weights`, fitted on half of the development questions).
+    """
+
+    threshold: float = 0.4
+    passages: int = 5  # top passages whose sentences are considered
     max_sentences: int = 2
-    companion_ratio: float = 0.8  # a second sentence must score at least this share of the best
-    lexical_weight: float = 1.0
-    passage_weight: float = 0.35
-    dense_weight: float = 0.6
-    type_weight: float = 0.25
+    passage_weight: float = 0.5
+    type_weight: float = 0.6
+    confidence_weights: tuple[float, ...] = (-3.65, 1.82, -0.15, 1.12, 1.13, -0.33, 1.97, -1.23)  # bias, then SIGNALS
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.passages < 1 or self.max_sentences < 1:
             raise ValueError(f"passages and max_sentences must be >= 1, got {self.passages}, {self.max_sentences}")
+        if len(self.confidence_weights) != len(SIGNALS) + 1:
+            raise ValueError(f"confidence_weights needs {len(SIGNALS) + 1} numbers, got {len(self.confidence_weights)}")
+
+
+# Evidence signals behind the confidence, each in [0, 1].
+SIGNALS = ("sentence_coverage", "passage_coverage", "rare_coverage", "dense", "type_match", "article_coverage",
+           "later_year")
 
 
 @dataclass(frozen=True)
@@ -103,19 +124,22 @@ class ExtractiveAnswerer:
     def __init__(self, index: NewsIndex, config: AnswerConfig | None = None) -> None:
         self.index = index
         self.config = config or AnswerConfig()
+        self._newest_year: int | None = None
 
     def answer(self, question: str, retrieval: RetrievalResult, query_vector: np.ndarray | None = None) -> Answer:
         started = time.perf_counter()
         qtype = question_type(question)
         weights = self._term_weights(retrieval.query)
-        scored = self._score_sentences(retrieval.hits[: self.config.passages], weights, qtype, query_vector)
+        scored = self._score_sentences(retrieval.hits[: self.config.passages], weights, qtype)
         chosen = self._choose(scored)
-        confidence = self._confidence(chosen, weights, retrieval.hits, query_vector)
+        signals = self.signals(chosen, weights, query_vector)
+        signals["later_year"] = float(self._names_later_year(question))
+        confidence = self.confidence(signals)
         timings = {"retrieval": retrieval.seconds}
         if not chosen or confidence < self.config.threshold:
             timings["answer"] = time.perf_counter() - started
             return Answer(question, retrieval.query, NO_ANSWER, (), True, confidence, "", tuple(retrieval.hits),
-                          retrieval.filters, timings)
+                          retrieval.filters, timings, signals)
         citations = tuple(self._citation(n, s, qtype, weights) for n, s in enumerate(chosen, start=1))
         text = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
         short = ""
@@ -124,18 +148,16 @@ class ExtractiveAnswerer:
             short = chosen[0].article.text[a:b]
         timings["answer"] = time.perf_counter() - started
         return Answer(question, retrieval.query, text, citations, False, confidence, short, tuple(retrieval.hits),
-                      retrieval.filters, timings)
+                      retrieval.filters, timings, signals)
 
     def _term_weights(self, query: str) -> dict[str, float]:
-        terms = [t for t in dict.fromkeys(tokenize(query)) if t not in _QUESTION_WORDS]
-        return {t: self.index.bm25.idf(t) for t in terms}
+        return {t: self.index.bm25.idf(t) for t in query_terms(query)}
 
-    def _score_sentences(self, hits: list[Hit], weights: dict[str, float], qtype: str,
-                         query_vector: np.ndarray | None) -> list[ScoredSentence]:
+    def _score_sentences(self, hits: list[Hit], weights: dict[str, float], qtype: str) -> list[ScoredSentence]:
         if not hits:
             return []
         total = sum(weights.values()) or 1.0
-        top_score = hits[0].score or 1.0
+        top_score = hits[0].score
         seen: set[tuple[str, int]] = set()
         scored: list[ScoredSentence] = []
         articles = self.index.store.articles([h.doc_id for h in hits])
@@ -143,51 +165,66 @@ class ExtractiveAnswerer:
         for hit in hits:
             article = articles[hit.doc_id]
             ref = self.index.passages[self.index.passage_row(hit.passage_id)]
-            dense = hit.dense_score
-            if query_vector is not None:
-                dense = float(self.index.vectors.reconstruct(hit.passage_id) @ query_vector)
             for sentence in self.index.sentences(article)[ref.first_sentence : ref.last_sentence + 1]:
                 key = (article.doc_id, sentence.index)
                 if key in seen:
                     continue
                 seen.add(key)
+                sentence = _clip(sentence, article, hit.start, hit.end)
                 terms = frozenset(tokenize(sentence.text))
                 lexical = sum(w for t, w in weights.items() if t in terms) / total
                 type_match = bool(pattern and _has_type_span(pattern, sentence.text, qtype, weights))
-                score = (
-                    self.config.lexical_weight * lexical
-                    + self.config.passage_weight * hit.score / top_score
-                    + self.config.dense_weight * max(dense, 0.0)
-                    + self.config.type_weight * type_match
-                )
+                score = (lexical + self.config.passage_weight * (hit.score - top_score)
+                         + self.config.type_weight * type_match)
                 scored.append(ScoredSentence(sentence, article, hit, score, lexical, type_match, terms))
         return sorted(scored, key=lambda s: -s.score)
 
     def _choose(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
-        """The best sentence, plus companions that score nearly as well and say something else."""
+        """The best sentence, plus up to `max_sentences - 1` more that add new words to it."""
         if not scored:
             return []
         chosen = [scored[0]]
         for candidate in scored[1:]:
-            if len(chosen) >= self.config.max_sentences or candidate.score < self.config.companion_ratio * chosen[0].score:
+            if len(chosen) >= self.config.max_sentences:
                 break
-            if all(_jaccard(candidate.terms, c.terms) < 0.5 for c in chosen) and candidate.lexical > 0:
+            if candidate.lexical > 0 and all(_jaccard(candidate.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(candidate)
         return chosen
 
-    def _confidence(self, chosen: list[ScoredSentence], weights: dict[str, float], hits: list[Hit],
-                    query_vector: np.ndarray | None) -> float:
-        """In [0, 1]: how much of the question the best sentence covers, and how well its passage matched."""
+    def signals(self, chosen: list[ScoredSentence], weights: dict[str, float],
+                query_vector: np.ndarray | None) -> dict[str, float]:
+        """The evidence behind an answer, each in [0, 1] (all 0 when nothing was found)."""
         if not chosen:
-            return 0.0
+            return dict.fromkeys(SIGNALS[:-1], 0.0)
         best = chosen[0]
-        dense = hits[0].dense_score
+        total = sum(weights.values()) or 1.0
+        passage_text = best.article.title + " " + best.article.text[best.hit.start : best.hit.end]
+        passage_terms = set(tokenize(passage_text))
+        article_terms = set(tokenize(best.article.title + " " + best.article.text))
+        rare = [t for t, w in weights.items() if w >= 4.0]
+        dense = best.hit.dense_score
         if query_vector is not None:
             dense = float(self.index.vectors.reconstruct(best.hit.passage_id) @ query_vector)
-        rare = [t for t, w in weights.items() if w >= 2.0]
-        passage_terms = set(tokenize(best.article.title + " " + best.article.text[best.hit.start : best.hit.end]))
-        rare_covered = sum(t in passage_terms for t in rare) / len(rare) if rare else 1.0
-        z = -4.0 + 3.0 * best.lexical + 3.0 * max(dense, 0.0) + 2.0 * rare_covered
+        return {
+            "sentence_coverage": max(c.lexical for c in chosen),
+            "passage_coverage": sum(w for t, w in weights.items() if t in passage_terms) / total,
+            "rare_coverage": sum(t in article_terms for t in rare) / len(rare) if rare else 1.0,
+            "dense": max(dense, 0.0),
+            "type_match": float(any(c.type_match for c in chosen)),
+            "article_coverage": sum(w for t, w in weights.items() if t in article_terms) / total,
+        }
+
+    def _names_later_year(self, question: str) -> bool:
+        """Whether the question names a year after the newest article: the corpus cannot know it."""
+        if self._newest_year is None:
+            years = [int(a.date[:4]) for a in self.index.articles.values() if a.date]
+            self._newest_year = max(years, default=0)
+        return any(int(y) > self._newest_year for y in re.findall(r"\b((?:19|20)\d\d)\b", question)) if self._newest_year else False
+
+    def confidence(self, signals: dict[str, float]) -> float:
+        """Logistic combination of the signals: the probability that the evidence answers the question."""
+        bias, *coefficients = self.config.confidence_weights
+        z = bias + sum(w * signals[name] for w, name in zip(coefficients, SIGNALS))
         return 1.0 / (1.0 + math.exp(-z))
 
     def _citation(self, n: int, scored: ScoredSentence, qtype: str, weights: dict[str, float]) -> Citation:
@@ -201,6 +238,14 @@ class ExtractiveAnswerer:
         return Citation(n=n, doc_id=a.doc_id, title=a.title, source=a.source, date=a.date, url=a.url,
                         sentence=s.text, start=s.start, end=s.end, passage_id=h.passage_id,
                         passage_start=h.start, passage_end=h.end, score=scored.score, answer_span=span)
+
+
+def _clip(sentence: Sentence, article: Article, start: int, end: int) -> Sentence:
+    """The part of a sentence inside a passage (only differs for a sentence too long for one passage)."""
+    if start <= sentence.start and sentence.end <= end:
+        return sentence
+    a, b = max(sentence.start, start), min(sentence.end, end)
+    return Sentence(sentence.doc_id, sentence.index, a, b, article.text[a:b])
 
 
 def _type_spans(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[str, float]) -> list[tuple[int, int]]:

@@ -32,13 +32,18 @@ class Turn:
     title: str = ""  # headline of the top cited article
 
 
+_TITLES = {"president", "vice", "chancellor", "prime", "minister", "secretary", "senator", "sen", "rep", "gov",
+           "governor", "mr", "mrs", "ms", "dr", "king", "queen", "pope", "general", "gen", "speaker", "first", "lady",
+           "former", "foreign", "state", "us", "u.s"}
+
+
 def entities(text: str) -> list[str]:
     """Capitalised names in `text` ("Mike Pence", "Betsy DeVos"), question words left out."""
     found = []
     for match in _ENTITY.finditer(text):
         words = match.group().split()
-        while words and words[0].lower().strip("'’") in _NOT_ENTITIES:
-            words = words[1:]
+        while len(words) > 1 and words[0].lower().strip("'’.") in _TITLES or words and words[0].lower().strip("'’") in _NOT_ENTITIES:
+            words = words[1:]  # "Vice President Mike Pence" -> "Mike Pence": titles match the wrong articles
         name = " ".join(words).rstrip(".,'’")
         if name and name.lower() not in _NOT_ENTITIES and name not in found:
             found.append(name)

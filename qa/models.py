@@ -104,6 +104,7 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     filters: Filters = field(default_factory=Filters)
     timings: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)  # the evidence behind `confidence`
 
     def to_dict(self) -> dict:
         return {
@@ -117,4 +118,5 @@ class Answer:
             "filters": {"date_from": self.filters.date_from, "date_to": self.filters.date_to,
                         "sources": list(self.filters.sources) if self.filters.sources is not None else None},
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
+            "signals": {k: round(v, 4) for k, v in self.signals.items()},
         }

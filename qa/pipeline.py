@@ -17,19 +17,29 @@ class QAPipeline:
     """Ask questions of one index. Holds no per-user state: history is passed in with each question."""
 
     def __init__(self, index: NewsIndex, retrieval: RetrievalConfig | None = None,
-                 answering: AnswerConfig | None = None, max_question_chars: int = 2000) -> None:
+                 answering: AnswerConfig | None = None, max_question_chars: int = 2000,
+                 time_mode: str = "prefer") -> None:
         if max_question_chars < 10:
             raise ValueError(f"max_question_chars must be >= 10, got {max_question_chars}")
+        if time_mode not in ("prefer", "filter"):
+            raise ValueError(f"time_mode must be 'prefer' or 'filter', got {time_mode!r}")
+        self.time_mode = time_mode
         self.index = index
         self.retriever = HybridRetriever(index, retrieval)
         self.answerer = ExtractiveAnswerer(index, answering)
         self.max_question_chars = max_question_chars
         dates = [a.date for a in index.articles.values() if a.date]
+        self.oldest = date.fromisoformat(min(dates)) if dates else None
         self.newest = date.fromisoformat(max(dates)) if dates else None
 
     def ask(self, question: str, *, history: list[Turn] | None = None, filters: Filters | None = None,
             k: int = 10, use_time: bool = True) -> Answer:
-        """Answer one question; `history` holds the earlier turns of the same conversation."""
+        """Answer one question; `history` holds the earlier turns of the same conversation.
+
+        A period the question names ("in February 2017") is a preference, not a filter, unless
+        `time_mode` is "filter": questions name when an event happened, and news of it is often
+        published later. A period wholly outside the corpus's dates gets a no-answer at once.
+        """
         started = time.perf_counter()
         question = _clean_question(question, self.max_question_chars)
         filters = filters or Filters()
@@ -37,13 +47,30 @@ class QAPipeline:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
         # History comes from the client too: the rewritten query is bounded like the question.
         query = rewrite(question, history or [])[: 2 * self.max_question_chars]
-        if use_time and (period := date_filter_for(question, self.newest)) is not None:
-            filters = filters.merged(period)
+        period = date_filter_for(question, self.newest) if use_time else None
+        if period is not None:
+            if (outside := self._outside_coverage(period)) is not None:
+                return Answer(question, query, outside, (), True, 0.0, filters=period,
+                              timings={"total": time.perf_counter() - started})
+            if self.time_mode == "filter":
+                filters, period = filters.merged(period), None
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
-        retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector)
+        retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
         answer = self.answerer.answer(question, retrieval, query_vector)
         answer.timings["total"] = time.perf_counter() - started
         return answer
+
+
+    def _outside_coverage(self, period: Filters) -> str | None:
+        """A no-answer message when the named period lies wholly outside the articles' dates."""
+        if self.oldest is None or self.newest is None:
+            return None
+        if (period.date_from and period.date_from > self.newest.isoformat()) or (
+            period.date_to and period.date_to < self.oldest.isoformat()
+        ):
+            return (f"The indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}; "
+                    f"they cannot say what happened between {period.date_from} and {period.date_to}.")
+        return None
 
 
 def _clean_question(question: str, limit: int) -> str:

@@ -12,6 +12,10 @@ from datetime import date, timedelta
 
 from qa.models import Filters
 
+# News of an event is often published after it (a month's trade figures appear the next month), so a
+# named day or month also takes in the articles of the days that follow it.
+REPORTING_LAG_DAYS = 10
+
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
@@ -27,6 +31,7 @@ def date_filter_for(question: str, reference: date | None) -> Filters | None:
     """A date-range filter for the period the question names, or None when it names none.
 
     `reference` (the newest article date) resolves relative expressions and a month without a year.
+    A named day or month runs on for REPORTING_LAG_DAYS after it.
     """
     if match := _DAY.search(question):
         month, day, year = _MONTHS[match.group(1).lower()], int(match.group(2)), int(match.group(3))
@@ -34,7 +39,7 @@ def date_filter_for(question: str, reference: date | None) -> Filters | None:
             when = date(year, month, day)
         except ValueError:
             return None
-        return Filters(date_from=when.isoformat(), date_to=(when + timedelta(days=2)).isoformat())
+        return Filters(date_from=when.isoformat(), date_to=(when + timedelta(days=REPORTING_LAG_DAYS)).isoformat())
     if match := _MONTH_YEAR.search(question):
         return _month(int(match.group(2)), _MONTHS[match.group(1).lower()])
     if reference is None:
@@ -56,5 +61,5 @@ def date_filter_for(question: str, reference: date | None) -> Filters | None:
 
 
 def _month(year: int, month: int) -> Filters:
-    last = calendar.monthrange(year, month)[1]
-    return Filters(date_from=date(year, month, 1).isoformat(), date_to=date(year, month, last).isoformat())
+    last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=REPORTING_LAG_DAYS)
+    return Filters(date_from=date(year, month, 1).isoformat(), date_to=last.isoformat())

@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--total", type=int, default=400, help="questions to ask in all (default: %(default)s)")
     load.add_argument("--auth", help="user:password of the server's login (default: settings auth)")
     load.add_argument("--ingest", type=Path, help="file to ingest into the index by a separate process meanwhile")
+    load.add_argument("--threads", type=int, default=1, help="torch threads of the in-process comparison "
+                      "(0: torch's default; default: %(default)s)")
     return parser
 
 
@@ -220,7 +222,8 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
         auth=tuple(settings.auth.split(":", 1)) if settings.auth else None,  # type: ignore[arg-type]
         index_dir=settings.index_dir if compare else None, model=settings.model,
         retrieval=settings.retrieval_config(), answering=settings.answer_config(),
-        max_question_chars=settings.max_question_chars, ingest_command=ingest, show_progress=not args.quiet,
+        max_question_chars=settings.max_question_chars, threads=args.threads, ingest_command=ingest,
+        show_progress=not args.quiet,
     ))
     return 0 if not report.errors and (report.ingest is None or report.ingest.returncode == 0) else 1
 

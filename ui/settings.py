@@ -29,9 +29,8 @@ class Settings:
     model: str = PACKAGED_MODEL
     k: int = 10
     candidates: int = 100
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = RetrievalConfig.dense_weight
+    bm25_weight: float = RetrievalConfig.bm25_weight
     threshold: float = AnswerConfig.threshold
     passages: int = AnswerConfig.passages
     max_sentences: int = AnswerConfig.max_sentences
@@ -47,7 +46,7 @@ class Settings:
         for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("overlap", "rrf_k", "dense_weight", "bm25_weight"):
+        for name in ("overlap", "dense_weight", "bm25_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.threshold <= 1.0:
@@ -58,8 +57,8 @@ class Settings:
             raise ValueError("setting auth must look like 'user:password'")
 
     def retrieval_config(self, mode: str = "hybrid") -> RetrievalConfig:
-        return RetrievalConfig(mode=mode, candidates=self.candidates, rrf_k=self.rrf_k,
-                               dense_weight=self.dense_weight, bm25_weight=self.bm25_weight)
+        return RetrievalConfig(mode=mode, candidates=self.candidates, dense_weight=self.dense_weight,
+                               bm25_weight=self.bm25_weight)
 
     def answer_config(self) -> AnswerConfig:
         return AnswerConfig(threshold=self.threshold, passages=self.passages, max_sentences=self.max_sentences)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from eval.loadtest import LoadOptions, read_questions, run_loadtest
 from index.embedding import HashEmbedder
@@ -49,7 +50,9 @@ def options(url: str, questions: Path, index_dir: Path | None, **overrides: obje
 
 def test_concurrent_clients_get_every_answer_and_the_figures_are_computed(
         web_url: str, web_index: NewsIndex, questions_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = run_loadtest(options(web_url, questions_file, web_index.folder), HashEmbedder(dim=64))
+    threads = torch.get_num_threads()
+    report = run_loadtest(options(web_url, questions_file, web_index.folder, threads=1), HashEmbedder(dim=64))
+    assert torch.get_num_threads() == threads  # the in-process run's setting does not outlive it
     assert (report.answered, report.errors, report.error_messages) == (20, 0, [])
     assert len(report.latencies) == 20 and len(report.sequential_latencies) == 20
     p50, p95, p99 = (report.percentile(q) for q in (50, 95, 99))
@@ -60,7 +63,7 @@ def test_concurrent_clients_get_every_answer_and_the_figures_are_computed(
     assert report.differing == 0  # the server answers exactly as the pipeline does in-process
     assert report.ingest is None
     printed = capsys.readouterr().out
-    assert "4 clients, 20 answered, 0 errors" in printed
+    assert "4 clients, 20 answered, 0 errors" in printed and "(torch threads: 1)" in printed
     assert f"ratio concurrent / in-process throughput: {report.ratio:.2f}" in printed
 
 
@@ -82,6 +85,15 @@ def test_answers_keep_coming_while_another_process_ingests(
     assert "added 40 articles" in report.ingest.output
     assert report.ingest.answered > 0 and report.ingest.errors == 0
     assert len(NewsIndex.open(folder, embedder, readonly=True).articles) == len(_web.WEB_ARTICLES) + 40
+
+
+def test_a_failing_ingest_is_reported_with_its_output(web_url: str, questions_file: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    failing = (sys.executable, "-c", "import sys; print('cannot read corpus.jsonl line 3'); sys.exit(3)")
+    report = run_loadtest(options(web_url, questions_file, None, clients=2, total=4, ingest_command=failing))
+    assert report.ingest is not None
+    assert (report.ingest.returncode, report.ingest.output) == (3, "cannot read corpus.jsonl line 3")
+    assert "ingest alongside: exit 3" in capsys.readouterr().out
 
 
 def test_cli_runs_the_load_and_skips_the_comparison_without_an_index(

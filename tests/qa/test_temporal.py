@@ -1,4 +1,4 @@
-"""Time expressions in questions become date filters; the pipeline then retrieves only that period."""
+"""Time expressions in questions become periods (plus a reporting lag): a preference by default, a filter on request."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ NEWEST = date(2017, 3, 31)
 
 
 @pytest.mark.parametrize(("question", "date_from", "date_to"), [
-    ("What happened in February 2017?", "2017-02-01", "2017-02-28"),
-    ("What did Merkel say during March 2017?", "2017-03-01", "2017-03-31"),
-    ("Who won the vote in Feb. 2016?", "2016-02-01", "2016-02-29"),
-    ("What happened in early January 2017?", "2017-01-01", "2017-01-31"),
-    ("Which storms hit Ireland in February?", "2017-02-01", "2017-02-28"),  # no year: the corpus's year
-    ("What was decided in December?", "2016-12-01", "2016-12-31"),  # a later month: the year before
+    ("What happened in February 2017?", "2017-02-01", "2017-03-10"),  # the month, then REPORTING_LAG_DAYS
+    ("What did Merkel say during March 2017?", "2017-03-01", "2017-04-10"),
+    ("Who won the vote in Feb. 2016?", "2016-02-01", "2016-03-10"),  # a leap year's February
+    ("What happened in early January 2017?", "2017-01-01", "2017-02-10"),
+    ("Which storms hit Ireland in February?", "2017-02-01", "2017-03-10"),  # no year: the corpus's year
+    ("What was decided in December?", "2016-12-01", "2017-01-10"),  # a later month: the year before
 ])
 def test_months(question: str, date_from: str, date_to: str) -> None:
     assert date_filter_for(question, NEWEST) == Filters(date_from, date_to)
@@ -29,7 +29,7 @@ def test_months(question: str, date_from: str, date_to: str) -> None:
 def test_a_day_covers_that_day() -> None:
     period = date_filter_for("What happened on March 3, 2017?", NEWEST)
     assert period is not None and period.date_from == "2017-03-03"
-    assert "2017-03-03" <= period.date_to <= "2017-03-05"
+    assert period.date_to == "2017-03-13"
     assert date_filter_for("What happened on February 30, 2017?", NEWEST) is None
 
 
@@ -55,25 +55,39 @@ def test_no_period(question: str) -> None:
 
 def test_relative_periods_need_a_reference() -> None:
     assert date_filter_for("What happened last week?", None) is None
-    assert date_filter_for("What happened in February 2017?", None) == Filters("2017-02-01", "2017-02-28")
+    assert date_filter_for("What happened in February 2017?", None) == Filters("2017-02-01", "2017-03-10")
 
 
-def test_pipeline_retrieves_only_that_months_articles(tiny_index: NewsIndex) -> None:
-    pipeline = QAPipeline(tiny_index)
+def test_filter_mode_retrieves_only_that_months_articles(tiny_index: NewsIndex) -> None:
+    pipeline = QAPipeline(tiny_index, time_mode="filter")
     answer = pipeline.ask("What did the government announce in February 2017?", k=10)
-    assert answer.filters == Filters("2017-02-01", "2017-02-28")
-    assert answer.hits and {h.doc_id for h in answer.hits} <= {"a1", "a3", "a4"}
-    assert all("2017-02-01" <= h.date <= "2017-02-28" for h in answer.hits)
-    assert all(c.date.startswith("2017-02") for c in answer.citations)
+    assert answer.filters == Filters("2017-02-01", "2017-03-10")
+    assert answer.hits and {h.doc_id for h in answer.hits} <= {"a1", "a2", "a3", "a4"}
+    assert all("2017-02-01" <= h.date <= "2017-03-10" for h in answer.hits)
 
     january = pipeline.ask("Who signed an executive order in January 2017?", k=10)
-    assert {h.doc_id for h in january.hits} <= {"a5", "a6"} and january.hits
+    assert {h.doc_id for h in january.hits} <= {"a1", "a4", "a5", "a6"} and january.hits  # to 2017-02-10
     if not january.abstained:
         assert january.citations[0].doc_id == "a6"
 
 
+def test_prefer_mode_ranks_the_named_period_first_without_dropping_the_rest(tiny_index: NewsIndex) -> None:
+    pipeline = QAPipeline(tiny_index)  # the default: questions name when events happened, not when news of them ran
+    plain = pipeline.ask("What did officials say?", k=10)
+    dated = pipeline.ask("What did officials say in January 2017?", k=10)
+    assert not dated.filters.active and {h.doc_id for h in dated.hits} == {h.doc_id for h in plain.hits}
+    in_january = [h for h in dated.hits if "2017-01-01" <= h.date <= "2017-02-10"]
+    assert in_january and dated.hits[0] in in_january
+
+
+def test_a_period_outside_the_corpus_gets_a_no_answer_naming_the_coverage(tiny_index: NewsIndex) -> None:
+    answer = QAPipeline(tiny_index).ask("Who won the election in May 2018?")
+    assert answer.abstained and not answer.citations and not answer.hits
+    assert "2017-01-16" in answer.text and "2017-03-10" in answer.text
+
+
 def test_pipeline_last_week_is_relative_to_the_newest_article(tiny_index: NewsIndex) -> None:
-    pipeline = QAPipeline(tiny_index)
+    pipeline = QAPipeline(tiny_index, time_mode="filter")
     assert pipeline.newest == date(2017, 3, 10)  # a2, the newest of the tiny corpus
     answer = pipeline.ask("What did the army do last week?", k=10)
     assert answer.filters == Filters("2017-03-03", "2017-03-10")
@@ -81,9 +95,9 @@ def test_pipeline_last_week_is_relative_to_the_newest_article(tiny_index: NewsIn
 
 
 def test_question_period_narrows_the_users_filter(tiny_index: NewsIndex) -> None:
-    pipeline = QAPipeline(tiny_index)
+    pipeline = QAPipeline(tiny_index, time_mode="filter")
     answer = pipeline.ask("What happened in February 2017?", filters=Filters("2017-02-15", "2017-06-30"), k=10)
-    assert answer.filters == Filters("2017-02-15", "2017-02-28")
-    assert {h.doc_id for h in answer.hits} == {"a3"}
+    assert answer.filters == Filters("2017-02-15", "2017-03-10")
+    assert {h.doc_id for h in answer.hits} == {"a2", "a3"}
     ignored = pipeline.ask("What happened in February 2017?", use_time=False, k=10)
     assert not ignored.filters.active and len({h.doc_id for h in ignored.hits}) > 3
