@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="ingest and query benchmark on the demo corpus")
     bench.add_argument("--articles", type=int, help="ingest only the first N demo articles")
     bench.add_argument("--queries", type=int, default=200, help="questions to time")
+    bench.add_argument("--query-index", type=Path, help="time questions on this existing index (default: the one built)")
     bench.add_argument("--questions", type=Path, help="questions JSONL to time (default: article titles of the corpus)")
 
     load = sub.add_parser("loadtest", parents=[common], help="concurrent clients against a running `newsqa serve`")
@@ -197,6 +198,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         model=settings.model, cache_dir=settings.cache_dir, retrieval=settings.retrieval_config(),
         answering=settings.answer_config(), max_tokens=settings.max_tokens, overlap=settings.overlap,
         articles=args.articles, queries=args.queries, questions=args.questions, show_progress=not args.quiet,
+        query_index=args.query_index,
     ))
     return 0
 

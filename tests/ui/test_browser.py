@@ -138,7 +138,8 @@ def test_answer_streams_in_and_its_citation_leads_to_the_source(open_chat: Calla
     card.locator(".nqa-full summary").click()
     expect(article).to_be_visible()
     expect(article).to_contain_text("It was the first time a vice president broke a tie on a Cabinet nominee.")
-    assert "".join(article.locator("mark.nqa-hl").all_inner_texts()) == DEVOS_SENTENCE
+    marked = article.locator("mark.nqa-hl").all_inner_texts()  # every sentence the answer cites from this article
+    assert DEVOS_SENTENCE in "".join(marked) and all(m in article.inner_text() for m in marked)
     page.wait_for_timeout(1800)  # let the flash fade before the picture
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
