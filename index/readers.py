@@ -263,10 +263,16 @@ def read_csv(path: Path) -> Iterator[Record]:
             yield RecordError(f"{path}:{reader.line_num + 1}", _too_long(over[0], limit, "characters") + " with the rest of the file")
 
 
-def read_scraped_page(path: Path) -> Iterator[Record]:
+def _read_page(path: Path) -> tuple[str, list[RecordError]]:
+    """A whole-file page's text: UTF-8, else cp1252 with a note that the article was kept."""
     text, note = _decode(path.read_bytes())
-    if note:
-        yield RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)
+    notes = [RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)] if note else []
+    return text, notes
+
+
+def read_scraped_page(path: Path) -> Iterator[Record]:
+    text, notes = _read_page(path)
+    yield from notes
     page = clean_scraped_page(text)
     if not page.text:
         yield RecordError(str(path), "no article text found after removing headline, captions and furniture")
@@ -276,14 +282,13 @@ def read_scraped_page(path: Path) -> Iterator[Record]:
         metadata["section"] = page.section
     if page.captions:
         metadata["captions"] = list(page.captions)
-    source = next((name for host, name in OUTLET_NAMES.items() if name.lower() in " ".join(page.removed).lower()), "")
+    source = next((name for name in OUTLET_NAMES.values() if name.lower() in " ".join(page.removed).lower()), "")
     yield Article(doc_id=path.stem, title=page.title, text=page.text, source=source, metadata=metadata)
 
 
 def read_html(path: Path) -> Iterator[Record]:
-    text, note = _decode(path.read_bytes())
-    if note:
-        yield RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)
+    text, notes = _read_page(path)
+    yield from notes
     page = clean_html(text)
     if not page.text:
         yield RecordError(str(path), "no article text found in the HTML")

@@ -60,22 +60,20 @@ _PLACE_NOUNS = "city|country|town|village|region|state|province|place|island|dis
 _QUANTITY = r"how (?:many|much|long|far|close|tall|high|old|big|large|deep|wide|often|fast)"
 
 
+_QUESTION_TYPES = (  # first match wins
+    ("how_many", rf"\b{_QUANTITY}\b|\bwhat (?:number|percentage|share|proportion|amount|fee|price|sum)\b|\bby how\b"),
+    ("when", r"\bwhen\b|\b(?:what|which) (?:year|month|day|date|time)\b|\bon what date\b"),
+    ("who", rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PERSON_NOUNS})\b"),
+    ("where", rf"\bwhere\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PLACE_NOUNS})\b"),
+    ("why", r"\bwhy\b"),
+    ("how", r"^how\b"),
+)
+
+
 def question_type(question: str) -> str:
     """who / when / where / how_many / why / how / what, from the question's wording."""
     q = question.lower().strip()
-    if re.search(rf"\b{_QUANTITY}\b|\bwhat (?:number|percentage|share|proportion|amount|fee|price|sum)\b|\bby how\b", q):
-        return "how_many"
-    if re.search(r"\bwhen\b|\b(?:what|which) (?:year|month|day|date|time)\b|\bon what date\b", q):
-        return "when"
-    if re.search(rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PERSON_NOUNS})\b", q):
-        return "who"
-    if re.search(rf"\bwhere\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PLACE_NOUNS})\b", q):
-        return "where"
-    if re.search(r"\bwhy\b", q):
-        return "why"
-    if re.search(r"^how\b", q):
-        return "how"
-    return "what"
+    return next((kind for kind, pattern in _QUESTION_TYPES if re.search(pattern, q)), "what")
 
 
 @dataclass(frozen=True)
