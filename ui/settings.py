@@ -40,6 +40,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password" turns on the web chat's login
+    time_mode: str = "prefer"  # a period named in a question: "prefer" its articles, or "filter" to them
     concurrency: int = 4  # questions the web app answers at once
 
     def __post_init__(self) -> None:
@@ -53,6 +54,8 @@ class Settings:
             raise ValueError(f"setting threshold must be in [0, 1], got {self.threshold!r}")
         if self.max_tokens < 16:
             raise ValueError(f"setting max_tokens must be >= 16, got {self.max_tokens!r}")
+        if self.time_mode not in ("prefer", "filter"):
+            raise ValueError(f"setting time_mode must be 'prefer' or 'filter', got {self.time_mode!r}")
         if self.auth and ":" not in self.auth:
             raise ValueError("setting auth must look like 'user:password'")
 

@@ -44,4 +44,5 @@ def build_demo_index(settings: Settings, show_progress: bool = True) -> IngestRe
 
 def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | None = None) -> QAPipeline:
     index = open_index(settings, readonly=True, index_dir=index_dir)
-    return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars)
+    return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars,
+                      settings.time_mode)
