@@ -168,7 +168,6 @@ class ExtractiveAnswerer:
                 if key in seen:
                     continue
                 seen.add(key)
-                sentence = _clip(sentence, article, hit.start, hit.end)
                 terms = frozenset(tokenize(sentence.text))
                 lexical = sum(w for t, w in weights.items() if t in terms) / total
                 type_match = bool(pattern and _has_type_span(pattern, sentence.text, qtype, weights))
@@ -235,15 +234,9 @@ class ExtractiveAnswerer:
                 span = (s.start + found[0], s.start + found[1])
         return Citation(n=n, doc_id=a.doc_id, title=a.title, source=a.source, date=a.date, url=a.url,
                         sentence=s.text, start=s.start, end=s.end, passage_id=h.passage_id,
-                        passage_start=h.start, passage_end=h.end, score=scored.score, answer_span=span)
-
-
-def _clip(sentence: Sentence, article: Article, start: int, end: int) -> Sentence:
-    """The part of a sentence inside a passage (only differs for a sentence too long for one passage)."""
-    if start <= sentence.start and sentence.end <= end:
-        return sentence
-    a, b = max(sentence.start, start), min(sentence.end, end)
-    return Sentence(sentence.doc_id, sentence.index, a, b, article.text[a:b])
+                        # a sentence too long for one passage runs past it: show the passage around all of it
+                        passage_start=min(h.start, s.start), passage_end=max(h.end, s.end),
+                        score=scored.score, answer_span=span)
 
 
 def _type_spans(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[str, float]) -> list[tuple[int, int]]:
