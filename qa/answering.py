@@ -31,6 +31,11 @@ _NUMBER_WORDS = (
     "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|"
     "thousand|thousands|million|millions|billion|billions|dozen|dozens"
 )
+_UNITS = (
+    r"(?:kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|feet|foot|ft|inches|kg|kilograms?|tonnes?|tons?|pounds|"
+    r"dollars|euros|yuan|rubles|roubles|people|years?|months?|weeks?|days|hours|minutes|percent|points|"
+    r"basis points|votes|seats|troops|soldiers|refugees|migrants|deaths|children|times)"
+)
 # Spans of the kind each question type asks for (used for type match and the short answer).
 _TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
     "when": re.compile(
@@ -41,8 +46,8 @@ _TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "how_many": re.compile(
-        rf"\b(?:\d[\d,.]*(?: (?:per ?cent|percent|million|billion|thousand|hundred))?%?|"
-        rf"(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)\b",
+        rf"(?:[$€£¥]|\b)(?:\d[\d,.]*(?: (?:per ?cent|percent|million|billion|thousand|hundred|trillion))?%?|"
+        rf"(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)(?:[- ]?{_UNITS})?\b",
         re.IGNORECASE,
     ),
     "who": re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?: (?:[A-Z][a-zA-Z'’.-]+|de|van|von|al|bin|da))*(?: [A-Z][a-zA-Z'’.-]+)\b"),
@@ -91,6 +96,7 @@ class AnswerConfig:
     max_sentences: int = 2
     passage_weight: float = 0.5
     type_weight: float = 0.6
+    min_term_weight: float = 1.0
     confidence_weights: tuple[float, ...] = (-3.65, 1.82, -0.15, 1.12, 1.13, -0.33, 1.97, -1.23)  # bias, then SIGNALS
 
     def __post_init__(self) -> None:
@@ -155,6 +161,10 @@ class ExtractiveAnswerer:
         if not hits:
             return []
         total = sum(weights.values()) or 1.0
+        # Choosing among sentences, every question word counts at least `min_term_weight`: in a small
+        # index IDF says little (a word in every passage of a one-article index weighs ~0).
+        floored = {t: max(w, self.config.min_term_weight) for t, w in weights.items()}
+        floored_total = sum(floored.values()) or 1.0
         top_score = hits[0].score
         seen: set[tuple[str, int]] = set()
         scored: list[ScoredSentence] = []
@@ -171,7 +181,8 @@ class ExtractiveAnswerer:
                 terms = frozenset(tokenize(sentence.text))
                 lexical = sum(w for t, w in weights.items() if t in terms) / total
                 type_match = bool(pattern and _has_type_span(pattern, sentence.text, qtype, weights))
-                score = (lexical + self.config.passage_weight * (hit.score - top_score)
+                choice = sum(w for t, w in floored.items() if t in terms) / floored_total
+                score = (choice + self.config.passage_weight * (hit.score - top_score)
                          + self.config.type_weight * type_match)
                 scored.append(ScoredSentence(sentence, article, hit, score, lexical, type_match, terms))
         return sorted(scored, key=lambda s: -s.score)
