@@ -116,8 +116,9 @@ def run_benchmark(options: BenchOptions) -> dict[str, float]:
         for question in questions:
             answer = pipeline.ask(question)
             totals.append(answer.timings["total"] * 1000)
-            retrievals.append(answer.timings["retrieval"] * 1000)
-            answers.append(answer.timings["answer"] * 1000)
+            if "retrieval" in answer.timings:  # absent when the question was declined before searching
+                retrievals.append(answer.timings["retrieval"] * 1000)
+                answers.append(answer.timings["answer"] * 1000)
         figures.update(
             queries=len(questions),
             ask_ms_p50=percentile(totals, 50), ask_ms_p95=percentile(totals, 95),
