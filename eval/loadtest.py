@@ -12,7 +12,6 @@ against a running `newsqa serve`. A script, not a test: it asserts nothing about
 
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ import torch
 from gradio_client import Client
 from tqdm.auto import tqdm
 
+from eval.questions import read_questions
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.indexer import NewsIndex
 from qa.answering import AnswerConfig
@@ -148,25 +148,6 @@ class LoadReport(NamedTuple):
                          f"{run.answered} answered, {run.errors} errors")
             lines += [f"  | {line}" for line in run.output.splitlines()]
         return "\n".join(lines)
-
-
-def read_questions(path: Path) -> list[str]:
-    """The "question" of every line of a JSONL file; a bad line is refused naming the file and line."""
-    questions = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                question = json.loads(line)["question"]
-                if not isinstance(question, str) or not question.strip():
-                    raise ValueError(f"expected a non-empty string, got {question!r}")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: no usable \"question\" field ({exc})") from exc
-            questions.append(question)
-    if not questions:
-        raise ValueError(f"{path} holds no questions")
-    return questions
 
 
 def connect(options: LoadOptions) -> Client:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from eval.loadtest import LoadOptions, read_questions, run_loadtest
+from eval.loadtest import LoadOptions, run_loadtest
+from eval.questions import read_questions
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from ui.cli import main
