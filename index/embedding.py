@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
+import threading
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
@@ -67,6 +68,63 @@ class SentenceTransformerEmbedder:
             show_progress_bar=show_progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class _Waiting:
+    """Texts one caller of a BatchingEmbedder waits to have encoded, and what came of them."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class BatchingEmbedder:
+    """Wraps an embedder so that concurrent callers share forward passes (a server answering several questions).
+
+    A caller that finds the model free encodes the texts of every caller waiting at that moment in one pass;
+    callers arriving meanwhile wait for the next. No timer: a lone caller goes straight through, and batches
+    grow only when callers overlap. One short question pays mostly per-pass Python overhead, which holds the
+    GIL, so sharing passes lets a single process answer more questions at once.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._queue_lock = threading.Lock()  # guards _waiting
+        self._model_lock = threading.Lock()  # one pass at a time
+        self._waiting: list[_Waiting] = []
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        mine = _Waiting(texts)
+        with self._queue_lock:
+            self._waiting.append(mine)
+        while not mine.done:
+            with self._model_lock:  # a pass that ran while we waited for the lock may have served us
+                if not mine.done:
+                    self._encode_waiting(batch_size, show_progress)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.vectors is not None
+        return mine.vectors
+
+    def _encode_waiting(self, batch_size: int, show_progress: bool) -> None:
+        """One pass over every waiting caller's texts (called with the model lock held)."""
+        with self._queue_lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            vectors = self.inner.encode([t for w in batch for t in w.texts], batch_size=batch_size,
+                                        show_progress=show_progress)
+        except BaseException as exc:  # every caller of the pass gets the error, none waits forever
+            for waiting in batch:
+                waiting.error, waiting.done = exc, True
+            return
+        start = 0
+        for waiting in batch:
+            waiting.vectors, waiting.done = vectors[start : start + len(waiting.texts)], True
+            start += len(waiting.texts)
 
 
 class HashEmbedder:

@@ -41,7 +41,8 @@ class Settings:
     port: int = 7860
     auth: str = ""  # "user:password" turns on the web chat's login
     time_mode: str = "prefer"  # a period named in a question: "prefer" its articles, or "filter" to them
-    concurrency: int = 4  # questions the web app answers at once
+    concurrency: int = 16  # questions the web app answers at once (their query encodings share passes)
+    compute_threads: int = 1  # threads one question's encoder pass and vector search use when serving (0: all)
 
     def __post_init__(self) -> None:
         for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency"):
@@ -50,6 +51,8 @@ class Settings:
         for name in ("overlap", "dense_weight", "bm25_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)!r}")
+        if self.compute_threads < 0:
+            raise ValueError(f"setting compute_threads must be >= 0, got {self.compute_threads!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"setting threshold must be in [0, 1], got {self.threshold!r}")
         if self.max_tokens < 16:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.demo import ensure_demo_wheel, read_demo_corpus
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, IngestReport, NewsIndex
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
@@ -17,8 +17,12 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(settings.model)
 
 
-def open_index(settings: Settings, *, readonly: bool, index_dir: Path | None = None) -> NewsIndex:
-    embedder = make_embedder(settings)
+def open_index(settings: Settings, *, readonly: bool, index_dir: Path | None = None,
+               shared: bool = False) -> NewsIndex:
+    """The settings' index; `shared`: several threads will search it at once, so their query encodings
+    share forward passes (a BatchingEmbedder)."""
+    model = make_embedder(settings)
+    embedder: Embedder = BatchingEmbedder(model) if shared else model
     config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=settings.max_tokens, overlap=settings.overlap)
     return NewsIndex.open(index_dir or settings.index_dir, embedder, config=config, readonly=readonly)
 
@@ -42,7 +46,8 @@ def build_demo_index(settings: Settings, show_progress: bool = True) -> IngestRe
         index.close()
 
 
-def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | None = None) -> QAPipeline:
-    index = open_index(settings, readonly=True, index_dir=index_dir)
+def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | None = None, *,
+                  shared: bool = False) -> QAPipeline:
+    index = open_index(settings, readonly=True, index_dir=index_dir, shared=shared)
     return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars,
                       settings.time_mode)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from index.chunking import Chunker
-from index.embedding import PACKAGED_MODEL, Embedder, HashEmbedder, SentenceTransformerEmbedder, packaged_model_path
+from index.embedding import (
+    PACKAGED_MODEL,
+    BatchingEmbedder,
+    Embedder,
+    HashEmbedder,
+    SentenceTransformerEmbedder,
+    packaged_model_path,
+)
 from index.indexer import IndexConfig
 from index.models import Article
 from index.sentences import split_sentences
@@ -88,3 +98,69 @@ def test_demo_passages_fit_the_model_window(real_embedder: SentenceTransformerEm
     assert len(articles) == 3788
     assert max(lengths) <= MODEL_WINDOW
     assert over == 0
+
+
+class PacedEmbedder(HashEmbedder):
+    """The fake embedder, slowed per pass so concurrent callers overlap; records every pass's texts."""
+
+    def __init__(self, pause: float = 0.05, fail: bool = False) -> None:
+        super().__init__(dim=16)
+        self.pause, self.fail = pause, fail
+        self.passes: list[list[str]] = []
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        self.passes.append(list(texts))
+        time.sleep(self.pause)
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return super().encode(texts)
+
+
+def encode_concurrently(embedder: Embedder, batches: list[list[str]]) -> list[np.ndarray | BaseException]:
+    """Each batch encoded by a thread of its own, all released at once; the vectors or the error of each."""
+    results: list[np.ndarray | BaseException] = [RuntimeError("not run")] * len(batches)
+    start = threading.Barrier(len(batches))
+
+    def run(slot: int) -> None:
+        start.wait()
+        try:
+            results[slot] = embedder.encode(batches[slot])
+        except Exception as exc:  # kept for the test to inspect
+            results[slot] = exc
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a caller is still waiting"
+    return results
+
+
+def test_batching_embedder_alone_is_the_inner_embedder() -> None:
+    inner = PacedEmbedder(pause=0)
+    batching = BatchingEmbedder(inner)
+    assert isinstance(batching, Embedder) and (batching.name, batching.dim) == (inner.name, inner.dim)
+    np.testing.assert_array_equal(batching.encode(["Pence cast the vote", "Doris"]),
+                                  HashEmbedder(dim=16).encode(["Pence cast the vote", "Doris"]))
+    assert inner.passes == [["Pence cast the vote", "Doris"]]
+
+
+def test_batching_embedder_concurrent_callers_share_passes_and_get_their_own_rows() -> None:
+    inner = PacedEmbedder()
+    batches = [[f"question {n} about Pence", f"second text {n}"] for n in range(8)]
+    results = encode_concurrently(BatchingEmbedder(inner), batches)
+    for texts, vectors in zip(batches, results):
+        assert isinstance(vectors, np.ndarray)
+        np.testing.assert_array_equal(vectors, HashEmbedder(dim=16).encode(texts))
+    assert len(inner.passes) < len(batches)  # callers that arrived during a pass were served together
+    assert sorted(t for p in inner.passes for t in p) == sorted(t for b in batches for t in b)  # each text once
+
+
+def test_batching_embedder_failure_reaches_every_waiting_caller_and_the_next_pass_works() -> None:
+    inner = PacedEmbedder(fail=True)
+    batching = BatchingEmbedder(inner)
+    results = encode_concurrently(batching, [[f"text {n}"] for n in range(6)])
+    assert all(isinstance(r, RuntimeError) and str(r) == "model exploded" for r in results)
+    inner.fail = False
+    np.testing.assert_array_equal(batching.encode(["again"]), HashEmbedder(dim=16).encode(["again"]))

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from index.embedding import HashEmbedder
+from index.embedding import BatchingEmbedder, HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
 from qa.pipeline import QAPipeline
@@ -53,13 +53,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def web_index(tmp_path_factory: pytest.TempPathFactory) -> NewsIndex:
-    """The web corpus indexed with the fake embedder (written once, then reopened read-only like `serve`)."""
+    """The web corpus indexed with the fake embedder (written once, then reopened read-only and with query
+    encodings batched across threads, like `serve`)."""
     embedder = HashEmbedder(dim=64)
     folder = tmp_path_factory.mktemp("web") / "index"
     writer = NewsIndex.open(folder, embedder, config=IndexConfig(model=embedder.name, dim=64, max_tokens=60))
     writer.add(WEB_ARTICLES, show_progress=False)
     writer.close()
-    return NewsIndex.open(folder, embedder, readonly=True)
+    return NewsIndex.open(folder, BatchingEmbedder(embedder), readonly=True)
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,8 @@ def test_config_file_from_environment_and_working_folder(tmp_path: Path, monkeyp
     ({"NEWSQA_BM25_WEIGHT": "-2"}, "setting bm25_weight must be >= 0, got -2.0"),
     ({"NEWSQA_MAX_TOKENS": "8"}, "setting max_tokens must be >= 16, got 8"),
     ({"NEWSQA_AUTH": "nopassword"}, "setting auth must look like 'user:password'"),
+    ({"NEWSQA_COMPUTE_THREADS": "-1"}, "setting compute_threads must be >= 0, got -1"),
+    ({"NEWSQA_CONCURRENCY": "0"}, "setting concurrency must be >= 1, got 0"),
 ])
 def test_bad_environment_values_name_the_setting(environ: dict, message: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import html
 import json
+import threading
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import torch
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
+from threadpoolctl import ThreadpoolController, threadpool_info
 
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, IndexError_, NewsIndex
@@ -18,7 +21,7 @@ from qa.models import Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
 from ui.web import (
-    MAX_K, Mark, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback, safe_url,
+    MAX_K, Mark, WebChat, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback, safe_url,
     serve, sources_html, text_html,
 )
 
@@ -92,6 +95,31 @@ def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
         result = job.result(timeout=60)
         assert result["question"] == question
         assert result["citations"][0]["article_id"] == questions[question], result
+
+
+def test_each_worker_thread_caps_its_compute_threads_before_answering(web_index: NewsIndex) -> None:
+    """OpenMP's thread count is per calling thread: the cap must be set in the worker that answers."""
+    chat = WebChat(QAPipeline(web_index), default_k=5, compute_threads=1)
+    controller = ThreadpoolController()
+    blas = controller.select(user_api="blas").lib_controllers
+    torch_before, blas_before = torch.get_num_threads(), [lib.num_threads for lib in blas]
+    seen: dict[str, object] = {}
+
+    def worker() -> None:
+        seen["result"] = chat.api()(DEVOS)
+        seen["limits"] = {lib["user_api"] for lib in threadpool_info() if lib["num_threads"] != 1}
+        seen["torch"] = torch.get_num_threads()
+
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(timeout=60)
+    finally:
+        torch.set_num_threads(torch_before)
+        for lib, threads in zip(blas, blas_before):
+            lib.set_num_threads(threads)
+    assert seen["limits"] == set() and seen["torch"] == 1  # OpenMP and BLAS at one thread, torch too
+    assert seen["result"]["citations"][0]["article_id"] == "devos-vote"  # type: ignore[index]
 
 
 def test_unrelated_question_abstains(client: Client) -> None:
