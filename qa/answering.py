@@ -85,7 +85,8 @@ def question_type(question: str) -> str:
 class AnswerConfig:
     """Knobs of the extractive answerer; `threshold` is the confidence below which it abstains.
 
-    A sentence scores its IDF-weighted coverage of the question's terms, plus `passage_weight`
+    A sentence scores its IDF-weighted coverage of the question's terms (each weight also raised by
+    `local_weight` times the term's rarity among the candidate sentences), plus `passage_weight`
     times how far its passage's retrieval score is from the best one, plus `type_weight` when it
     holds a span of the asked-for kind. The confidence is a logistic function of the evidence
     signals (`confidence_weights`, fitted on half of the development questions).
@@ -97,6 +98,7 @@ class AnswerConfig:
     passage_weight: float = 0.5
     type_weight: float = 0.6
     min_term_weight: float = 1.0
+    local_weight: float = 0.5
     confidence_weights: tuple[float, ...] = (-3.65, 1.82, -0.15, 1.12, 1.13, -0.33, 1.97, -1.23)  # bias, then SIGNALS
 
     def __post_init__(self) -> None:
@@ -104,6 +106,8 @@ class AnswerConfig:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.passages < 1 or self.max_sentences < 1:
             raise ValueError(f"passages and max_sentences must be >= 1, got {self.passages}, {self.max_sentences}")
+        if self.local_weight < 0:
+            raise ValueError(f"local_weight must be >= 0, got {self.local_weight}")
         if len(self.confidence_weights) != len(SIGNALS) + 1:
             raise ValueError(f"confidence_weights needs {len(SIGNALS) + 1} numbers, got {len(self.confidence_weights)}")
 
@@ -164,27 +168,34 @@ class ExtractiveAnswerer:
         # Choosing among sentences, every question word counts at least `min_term_weight`: in a small
         # index IDF says little (a word in every passage of a one-article index weighs ~0).
         floored = {t: max(w, self.config.min_term_weight) for t, w in weights.items()}
-        floored_total = sum(floored.values()) or 1.0
         top_score = hits[0].score
         seen: set[tuple[str, int]] = set()
-        scored: list[ScoredSentence] = []
+        candidates: list[tuple[Sentence, Article, Hit, frozenset[str]]] = []
         articles = self.index.store.articles([h.doc_id for h in hits])
-        pattern = _TYPE_PATTERNS.get(qtype)
         for hit in hits:
             article = articles[hit.doc_id]
             ref = self.index.passages[self.index.passage_row(hit.passage_id)]
             for sentence in self.index.sentences(article)[ref.first_sentence : ref.last_sentence + 1]:
                 key = (article.doc_id, sentence.index)
-                if key in seen:
-                    continue
-                seen.add(key)
-                terms = frozenset(tokenize(sentence.text))
-                lexical = sum(w for t, w in weights.items() if t in terms) / total
-                type_match = bool(pattern and _has_type_span(pattern, sentence.text, qtype, weights))
-                choice = sum(w for t, w in floored.items() if t in terms) / floored_total
-                score = (choice + self.config.passage_weight * (hit.score - top_score)
-                         + self.config.type_weight * type_match)
-                scored.append(ScoredSentence(sentence, article, hit, score, lexical, type_match, terms))
+                if key not in seen:
+                    seen.add(key)
+                    candidates.append((sentence, article, hit, frozenset(tokenize(sentence.text))))
+        # A question word in most candidate sentences (the story's subject) tells them apart less than
+        # one in a few (the asked-about predicate): weight each by its rarity among the candidates too.
+        n = len(candidates)
+        local = {t: 1.0 + self.config.local_weight * math.log((n + 1) / (1 + sum(t in c[3] for c in candidates)))
+                 for t in floored}
+        chooser = {t: w * local[t] for t, w in floored.items()}
+        chooser_total = sum(chooser.values()) or 1.0
+        pattern = _TYPE_PATTERNS.get(qtype)
+        scored: list[ScoredSentence] = []
+        for sentence, article, hit, terms in candidates:
+            lexical = sum(w for t, w in weights.items() if t in terms) / total
+            type_match = bool(pattern and _has_type_span(pattern, sentence.text, qtype, weights))
+            choice = sum(w for t, w in chooser.items() if t in terms) / chooser_total
+            score = (choice + self.config.passage_weight * (hit.score - top_score)
+                     + self.config.type_weight * type_match)
+            scored.append(ScoredSentence(sentence, article, hit, score, lexical, type_match, terms))
         return sorted(scored, key=lambda s: -s.score)
 
     def _choose(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:

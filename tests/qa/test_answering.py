@@ -1,0 +1,65 @@
+"""The extractive answerer's sentence choice, each technique shown on a small case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.embedding import HashEmbedder
+from index.indexer import IndexConfig, NewsIndex
+from index.models import Article
+from qa.answering import AnswerConfig
+from qa.pipeline import QAPipeline
+
+# One story: four sentences repeat its subject, one holds what was done (and the answer).
+LEAVE = Article(
+    "buhari-leave", "Buhari on medical leave",
+    "Nigerian President Muhammadu Buhari flew to London on medical leave in January. "
+    "Nigerian officials said President Muhammadu Buhari was resting in London. "
+    "Buhari handed power to his deputy, Yemi Osinbajo, before he left. "
+    "Nigerian newspapers asked when President Muhammadu Buhari would return. "
+    "President Muhammadu Buhari's Nigerian critics said the country was adrift.",
+    date="2017-02-01", source="Newswire",
+)
+STORM = Article("storm", "Storm Doris", "Storm Doris hit Ireland with strong winds. Power was cut to homes.",
+                date="2017-02-23", source="Weather Desk")
+
+
+@pytest.fixture()
+def story_index(tmp_path: Path, fake_embedder: HashEmbedder) -> NewsIndex:
+    index = NewsIndex.open(tmp_path / "index", fake_embedder,
+                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
+    index.add([LEAVE, STORM], show_progress=False)
+    return index
+
+
+def first_sentence(index: NewsIndex, question: str, **config: float) -> str:
+    answer = QAPipeline(index, answering=AnswerConfig(threshold=0.0, max_sentences=1, **config)).ask(question)
+    return answer.citations[0].sentence
+
+
+def test_words_repeated_across_the_candidates_weigh_less_than_the_asked_predicate(story_index: NewsIndex) -> None:
+    """Both kinds of sentence hold three of the question's words; the subject's are in every candidate."""
+    question = "What was handed to the deputy by President Muhammadu Buhari?"
+    predicate = "Buhari handed power to his deputy, Yemi Osinbajo, before he left."
+    assert first_sentence(story_index, question, local_weight=0.0) != predicate  # a tie, left to sentence order
+    assert first_sentence(story_index, question) == predicate  # the default weighs rarity among the candidates
+
+
+def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    """"When": the sentence with a date beats one holding more of the question's words but no date."""
+    index = NewsIndex.open(tmp_path / "index", fake_embedder,
+                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
+    index.add([Article("return", "Buhari is back",
+                       "Buhari returned to Abuja on March 10 after seven weeks away. "
+                       "Nigerian newspapers had asked when Buhari would return to Abuja from his leave.",
+                       date="2017-03-11", source="Newswire"), STORM], show_progress=False)
+    question = "When did Buhari return to Abuja from his leave?"
+    assert "March 10" in first_sentence(index, question)
+    assert "March 10" not in first_sentence(index, question, type_weight=0.0)
+
+
+def test_local_weight_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="local_weight must be >= 0, got -1"):
+        AnswerConfig(local_weight=-1)
