@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ pytestmark = [pytest.mark.ui, pytest.mark.filterwarnings("ignore::Warning:gradio
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
                  "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where the pictures go: a temporary folder, or the README's (`NEWSQA_SCREENSHOTS=docs/screenshots make test`).
+SCREENSHOTS_ENV = "NEWSQA_SCREENSHOTS"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 DEVOS = "Who cast the tie-breaking vote to confirm Betsy DeVos?"
@@ -46,6 +48,14 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder for the pictures: NEWSQA_SCREENSHOTS if set (the README's come from there), else a temporary one."""
+    folder = Path(os.environ[SCREENSHOTS_ENV]) if os.environ.get(SCREENSHOTS_ENV) else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture()
@@ -90,7 +100,8 @@ def cited_titles(page: Page, turn: int) -> list[str]:
     return page.locator(f"#nqa-sources [id^='src-{turn}-'] h4").all_inner_texts()
 
 
-def test_answer_streams_in_and_its_citation_leads_to_the_source(open_chat: Callable[..., Page]) -> None:
+def test_answer_streams_in_and_its_citation_leads_to_the_source(open_chat: Callable[..., Page],
+                                                                 screenshots: Path) -> None:
     page = open_chat()
     expect(page.locator("#nqa-chat .placeholder")).to_contain_text("Ask about 6 news articles")
     expect(page.locator("#nqa-chat button.example").first).to_contain_text("Tell me about:")
@@ -141,8 +152,7 @@ def test_answer_streams_in_and_its_citation_leads_to_the_source(open_chat: Calla
     marked = article.locator("mark.nqa-hl").all_inner_texts()  # every sentence the answer cites from this article
     assert DEVOS_SENTENCE in "".join(marked) and all(m in article.inner_text() for m in marked)
     page.wait_for_timeout(1800)  # let the flash fade before the picture
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
+    page.screenshot(path=str(screenshots / "chat-desktop.png"))
 
     # A date filter that excludes that article changes the answer: it no longer cites it.
     page.fill("#nqa-from input", "2017-02-08")
@@ -215,7 +225,7 @@ def test_no_answer_looks_different_and_examples_ask(open_chat: Callable[..., Pag
     expect(page.locator("#nqa-question textarea")).to_have_value(DEVOS)
 
 
-def test_phone_width(open_chat: Callable[..., Page]) -> None:
+def test_phone_width(open_chat: Callable[..., Page], screenshots: Path) -> None:
     page = open_chat(PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     answer = ask(page, DEVOS)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -225,5 +235,4 @@ def test_phone_width(open_chat: Callable[..., Page]) -> None:
     expect(page.locator("#src-0-1")).to_be_in_viewport()
     page.wait_for_timeout(1800)
     page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat-phone.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "chat-phone.png"), full_page=True)
