@@ -1,4 +1,4 @@
-"""The `newsqa` command: ingest, ask, delete, check, serve, eval, bench, loadtest."""
+"""The `newsqa` command: ingest, ask, delete, check, serve, eval, calibrate, bench, loadtest."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="qa: the questions file; title: each article's headline finds the article "
                           "(in a title-free index of its own)")
     evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
+
+    calibrate = sub.add_parser("calibrate", parents=[common],
+                               help="fit the answer confidence on answerable and unanswerable questions")
+    calibrate.add_argument("--questions", type=Path, required=True, help="questions JSONL (article_id null: unanswerable)")
 
     bench = sub.add_parser("bench", parents=[common], help="ingest and query benchmark on the demo corpus")
     bench.add_argument("--articles", type=int, help="ingest only the first N demo articles")
@@ -191,6 +195,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Print fitted confidence_weights for the settings' index, and the decline rates by threshold."""
+    from eval.calibrate import calibrate
+    from eval.evaluate import load_questions
+
+    questions = load_questions(args.questions)
+    _require_index(settings)
+    pipeline = open_pipeline(settings)
+    try:
+        print(calibrate(pipeline, questions, k=settings.k, show_progress=not args.quiet).summary())
+    finally:
+        pipeline.index.close()
+    return 0
+
+
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmark import BenchOptions, run_benchmark
 
@@ -239,7 +258,7 @@ def _require_index(settings: Settings) -> None:
 
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "delete": _delete, "check": _check, "serve": _serve,
-             "eval": _eval, "bench": _bench, "loadtest": _loadtest}
+             "eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -63,3 +63,24 @@ def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake
 def test_local_weight_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="local_weight must be >= 0, got -1"):
         AnswerConfig(local_weight=-1)
+
+
+def test_a_question_about_an_outcome_the_evidence_never_states_loses_confidence(
+        tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    index = NewsIndex.open(tmp_path / "index", fake_embedder,
+                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
+    index.add([LEAVE, Article("runoff", "Macron wins", "Emmanuel Macron won the French run-off with 66 percent of "
+                              "the vote. Marine Le Pen conceded defeat.", date="2017-03-30", source="Newswire")],
+              show_progress=False)
+    pipeline = QAPipeline(index, answering=AnswerConfig(threshold=0.0))
+
+    def unmet(question: str) -> float:
+        return pipeline.ask(question).signals["unmet_outcome"]
+
+    assert unmet("What was the final result of Buhari's medical leave in London?") == 1.0  # the story, no outcome
+    assert unmet("Who won the French run-off?") == 0.0  # the outcome is stated
+    assert unmet("Who did Buhari hand power to before his medical leave?") == 0.0  # not an outcome question
+    question = "What was the final result of Buhari's medical leave in London?"
+    weights = AnswerConfig().confidence_weights
+    blind = QAPipeline(index, answering=AnswerConfig(threshold=0.0, confidence_weights=(*weights[:-1], 0.0)))
+    assert pipeline.ask(question).confidence < blind.ask(question).confidence - 0.2
