@@ -92,13 +92,16 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
     weights = fit_logistic(features, labels, l2)
     halves = np.arange(len(questions)) % 2
-    held_out = tuple(
-        _auroc(confidences(fit_logistic(features[halves != h], labels[halves != h], l2), features[halves == h]),
-               labels[halves == h])
-        for h in (0, 1)
-    )
+
+    def held_out(half: int) -> float | None:
+        """Fitted on the other half, scored on this one (None when either half lacks a kind of question)."""
+        train, test = labels[halves != half], labels[halves == half]
+        if len(set(train)) < 2 or len(set(test)) < 2:
+            return None
+        return _auroc(confidences(fit_logistic(features[halves != half], train, l2), features[halves == half]), test)
+
     scores = confidences(weights, features)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),
-                       (held_out[0], held_out[1]), declined)
+                       (held_out(0), held_out(1)), declined)

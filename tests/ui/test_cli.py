@@ -12,6 +12,7 @@ import pytest
 import ui.wiring
 from index.embedding import PACKAGED_MODEL, SentenceTransformerEmbedder
 from index.indexer import NewsIndex
+from qa.answering import SIGNALS
 from ui.cli import main
 from ui.settings import Settings
 
@@ -191,3 +192,29 @@ def test_ask_text_filters_and_delete(ingested: tuple[Path, str], capsys: pytest.
     assert all(c["article_id"] != "storm" for c in json.loads(out)["citations"])
     code, out, _ = run(capsys, "check", "--index", str(folder))
     assert code == 0 and "2 articles" in out and out.splitlines()[-1] == "ok"
+
+
+def write_questions(path: Path) -> Path:
+    rows = [{"qid": "1", "question": "Who cast the tie-breaking vote that confirmed Betsy DeVos?", "article_id": "abc-1"},
+            {"qid": "2", "question": "Where did Angela Merkel defend her refugee policy?", "article_id": "dw-1"},
+            {"qid": "3", "question": "Which team won the cricket world cup final?", "article_id": None}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_calibrate_prints_weights_the_answerer_takes(ingested: tuple[Path, str], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    folder, _ = ingested
+    code, out, err = run(capsys, "calibrate", "--questions", str(write_questions(tmp_path / "q.jsonl")),
+                       "--index", str(folder), "--quiet")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("confidence_weights = [") and "threshold  unanswerable declined" in out
+    assert len(json.loads(first.split(" = ", 1)[1])) == len(SIGNALS) + 1
+
+
+def test_calibrate_without_an_index_names_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "calibrate", "--questions", str(write_questions(tmp_path / "q.jsonl")),
+                       "--index", str(tmp_path / "nothing"))
+    assert code == 2 and f"no index in {tmp_path / 'nothing'}" in err
