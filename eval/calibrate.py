@@ -1,7 +1,8 @@
 """Fit the answerer's confidence: a logistic regression of answerable against unanswerable questions.
 
 Every question of a file is asked once with abstention off, so each answer's evidence signals
-(`qa.answering.SIGNALS`) are read. The weights are fitted on all of them; to show how well they carry
+(`qa.answering.SIGNALS`) are read. The weights are fitted on all of them (they go into
+`AnswerConfig.confidence_weights` in qa/answering.py, the product's defaults); to show how well they carry
 to questions they were not fitted on, they are also fitted on each half (alternate questions) and scored
 on the other. Prints the weights in the form `AnswerConfig.confidence_weights` takes, the AUROCs, and
 the share of each kind of question declined at a range of thresholds, to choose the threshold from.
@@ -64,7 +65,7 @@ class Calibration(NamedTuple):
 
     def summary(self) -> str:
         held = ", ".join("n/a" if a is None else f"{a:.3f}" for a in self.held_out)
-        lines = [f"confidence_weights = {list(self.weights)}",
+        lines = [f"confidence_weights = {list(self.weights)}  (AnswerConfig, qa/answering.py)",
                  f"AUROC {self.auroc:.3f} on the questions fitted (held-out halves: {held})" if self.auroc is not None
                  else "AUROC n/a (needs answerable and unanswerable questions)",
                  "threshold  unanswerable declined  answerable declined"]
@@ -90,17 +91,26 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
         answerer.config = original
     features = np.array([[a.signals.get(name, 0.0) for name in SIGNALS] for a in answers])
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
-    weights = fit_logistic(features, labels, l2)
+    # A question declined before any evidence is read (a period outside the corpus) has no signals: it is
+    # declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
+    read = np.array([bool(a.signals) for a in answers])
+
+    def fit_and_score(train: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights fitted on the `train` questions, and the confidences they give the `score` questions."""
+        weights = fit_logistic(features[train & read], labels[train & read], l2)
+        return weights, np.where(read[score], confidences(weights, features[score]), 0.0)
+
     halves = np.arange(len(questions)) % 2
 
     def held_out(half: int) -> float | None:
         """Fitted on the other half, scored on this one (None when either half lacks a kind of question)."""
-        train, test = labels[halves != half], labels[halves == half]
-        if len(set(train)) < 2 or len(set(test)) < 2:
+        train, test = halves != half, halves == half
+        if len(set(labels[train & read])) < 2 or len(set(labels[test])) < 2:
             return None
-        return _auroc(confidences(fit_logistic(features[halves != half], train, l2), features[halves == half]), test)
+        return _auroc(fit_and_score(train, test)[1], labels[test])
 
-    scores = confidences(weights, features)
+    everything = np.ones(len(questions), dtype=bool)
+    weights, scores = fit_and_score(everything, everything)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),

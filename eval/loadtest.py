@@ -55,7 +55,7 @@ class LoadOptions:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     max_question_chars: int = 2000
-    threads: int = 1  # torch threads for the in-process run (0: torch's default); see run_sequential
+    threads: int = 1  # torch, OpenMP and BLAS threads for the in-process run (0: their defaults); see run_sequential
     ingest_command: tuple[str, ...] = ()  # run as a separate process while the load runs (empty: none)
     timeout: float = 300.0  # seconds one answer may take before it counts as an error
     show_progress: bool = True
@@ -101,7 +101,7 @@ class LoadReport(NamedTuple):
     seconds: float  # wall time of the concurrent run
     sequential_latencies: list[float]  # seconds, the same questions in-process (empty: not measured)
     sequential_seconds: float
-    threads: int  # torch threads of the in-process run
+    threads: int  # torch, OpenMP and BLAS threads of the in-process run
     differing: int  # server answers whose text or cited articles differ from the in-process answer
     ingest: IngestRun | None
 
@@ -243,9 +243,9 @@ def run_sequential(pipeline: QAPipeline, questions: list[str], k: int, threads: 
                    show_progress: bool) -> tuple[list[Answer], list[float], float]:
     """The same questions one at a time through `pipeline`: answers, latencies and the total time.
 
-    `threads` torch threads (0: torch's default). One is the fair baseline on a small shared machine: one
-    query is too small to gain from two, and OpenMP threads spinning for a busy core made 2 threads 25x
-    slower than 1 on a loaded 2-core machine.
+    `threads`: torch, OpenMP and BLAS threads, capped as the server caps them (0: the libraries' defaults).
+    One is the fair baseline on a small shared machine: one query is too small to gain from two, and OpenMP
+    threads spinning for a busy core made 2 threads 25x slower than 1 on a loaded 2-core machine.
     """
     previous = torch.get_num_threads()
     limits = threadpool_limits(threads) if threads else None  # FAISS's OpenMP and numpy's BLAS, as the server caps them

@@ -104,27 +104,35 @@ class BatchingEmbedder:
         while not mine.done:
             with self._model_lock:  # a pass that ran while we waited for the lock may have served us
                 if not mine.done:
-                    self._encode_waiting(batch_size, show_progress)
+                    self._encode_waiting(batch_size, show_progress)  # its failure is raised here, as is
         if mine.error is not None:
-            raise mine.error
+            raise RuntimeError(f"the shared encoding pass failed: {mine.error!r}") from mine.error
         assert mine.vectors is not None
         return mine.vectors
 
     def _encode_waiting(self, batch_size: int, show_progress: bool) -> None:
-        """One pass over every waiting caller's texts (called with the model lock held)."""
+        """One pass over every waiting caller's texts (called with the model lock held).
+
+        Whatever happens, every caller of the pass is marked done, so none waits forever.
+        """
         with self._queue_lock:
             batch, self._waiting = self._waiting, []
+        texts = [t for w in batch for t in w.texts]
         try:
-            vectors = self.inner.encode([t for w in batch for t in w.texts], batch_size=batch_size,
-                                        show_progress=show_progress)
-        except BaseException as exc:  # every caller of the pass gets the error, none waits forever
+            vectors = self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+            if len(vectors) != len(texts):
+                raise RuntimeError(f"{self.inner.name} returned {len(vectors)} vectors for {len(texts)} texts")
+            start = 0
             for waiting in batch:
-                waiting.error, waiting.done = exc, True
-            return
-        start = 0
-        for waiting in batch:
-            waiting.vectors, waiting.done = vectors[start : start + len(waiting.texts)], True
-            start += len(waiting.texts)
+                waiting.vectors = vectors[start : start + len(waiting.texts)]
+                start += len(waiting.texts)
+        except BaseException as exc:
+            for waiting in batch:
+                waiting.error = exc
+            raise
+        finally:
+            for waiting in batch:
+                waiting.done = True
 
 
 class HashEmbedder:

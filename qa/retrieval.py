@@ -32,7 +32,7 @@ class RetrievalConfig:
 
     `mode`: "hybrid" (both sides, reranked), "dense" or "bm25" (one side alone: the baselines).
     The weights were fitted on half of the development questions and checked on the other half
-    (see README, "Answer quality").
+    (see README, "How an answer is made").
     """
 
     mode: str = "hybrid"

@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--total", type=int, default=400, help="questions to ask in all (default: %(default)s)")
     load.add_argument("--auth", help="user:password of the server's login (default: settings auth)")
     load.add_argument("--ingest", type=Path, help="file to ingest into the index by a separate process meanwhile")
-    load.add_argument("--threads", type=int, default=1, help="torch threads of the in-process comparison "
-                      "(0: torch's default; default: %(default)s)")
+    load.add_argument("--threads", type=int, default=1, help="torch, OpenMP and BLAS threads of the in-process comparison "
+                      "(0: their defaults; default: %(default)s)")
     return parser
 
 

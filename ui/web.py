@@ -285,7 +285,7 @@ class WebChat:
         The app answers several questions at once, each in a worker thread. torch, FAISS and numpy's BLAS
         default to one thread per core, and OpenMP's cap is per calling thread, so each worker sets its own
         on first use: with the defaults, concurrent questions fight over the cores (16 loopback clients on
-        2 cores: 23.8 questions/s, against 31 with one thread per question).
+        2 cores, before query encodings were batched: 23.8 questions/s, against 31 with one thread each).
         """
         if self.compute_threads and not getattr(self._worker, "capped", False):
             threadpool_limits(self.compute_threads)

@@ -161,6 +161,21 @@ def test_batching_embedder_failure_reaches_every_waiting_caller_and_the_next_pas
     inner = PacedEmbedder(fail=True)
     batching = BatchingEmbedder(inner)
     results = encode_concurrently(batching, [[f"text {n}"] for n in range(6)])
-    assert all(isinstance(r, RuntimeError) and str(r) == "model exploded" for r in results)
+    for result in results:  # the thread that ran a pass gets its error; the others get it as the cause
+        assert isinstance(result, RuntimeError)
+        assert str(result) == "model exploded" or str(result.__cause__) == "model exploded"
     inner.fail = False
     np.testing.assert_array_equal(batching.encode(["again"]), HashEmbedder(dim=16).encode(["again"]))
+
+
+class ShortEmbedder(PacedEmbedder):
+    """Returns one vector too few: a broken model must not leave callers waiting."""
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        return super().encode(texts)[1:]
+
+
+def test_batching_embedder_wrong_number_of_vectors_fails_every_caller_instead_of_hanging() -> None:
+    results = encode_concurrently(BatchingEmbedder(ShortEmbedder()), [[f"text {n}"] for n in range(4)])
+    for result in results:
+        assert isinstance(result, RuntimeError) and "vectors for" in f"{result} {result.__cause__}"

@@ -211,7 +211,8 @@ def test_calibrate_prints_weights_the_answerer_takes(ingested: tuple[Path, str],
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("confidence_weights = [") and "threshold  unanswerable declined" in out
-    assert len(json.loads(first.split(" = ", 1)[1])) == len(SIGNALS) + 1
+    weights = json.loads(first.split(" = ", 1)[1].split("]")[0] + "]")
+    assert len(weights) == len(SIGNALS) + 1 and "AnswerConfig" in first
 
 
 def test_calibrate_without_an_index_names_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

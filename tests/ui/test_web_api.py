@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import threading
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -97,6 +98,7 @@ def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
         assert result["citations"][0]["article_id"] == questions[question], result
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the default is one thread, nothing to cap")
 def test_each_worker_thread_caps_its_compute_threads_before_answering(web_index: NewsIndex) -> None:
     """OpenMP's thread count is per calling thread: the cap must be set in the worker that answers."""
     chat = WebChat(QAPipeline(web_index), default_k=5, compute_threads=1)
