@@ -1,7 +1,7 @@
 """Fit the answerer's confidence: a logistic regression of answerable against unanswerable questions.
 
-Every question of a file is asked once with abstention off, so each answer's evidence signals
-(`qa.answering.SIGNALS`) are read. The weights are fitted on all of them (they go into
+Every question of a file is asked once and each answer's evidence signals (`qa.answering.SIGNALS`)
+are read (an abstention keeps them). The weights are fitted on all of them (they go into
 `AnswerConfig.confidence_weights` in qa/answering.py, the product's defaults); to show how well they carry
 to questions they were not fitted on, they are also fitted on each half (alternate questions) and scored
 on the other. Prints the weights in the form `AnswerConfig.confidence_weights` takes, the AUROCs, and
@@ -12,7 +12,6 @@ Run as `newsqa calibrate --questions Q.jsonl` (answerable questions have an `art
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -79,16 +78,11 @@ def _auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
 
 def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: float = 1.0,
               show_progress: bool = True) -> Calibration:
-    """Ask every question (abstention off), fit the confidence weights and report how they separate."""
+    """Ask every question, fit the confidence weights to their signals and report how they separate."""
     if not any(q.gold for q in questions) or all(q.gold for q in questions):
         raise ValueError("calibration needs both answerable questions (with an article_id) and unanswerable ones")
-    answerer = pipeline.answerer
-    original = answerer.config
-    answerer.config = replace(original, threshold=0.0)
-    try:
-        answers = [pipeline.ask(q.question, k=k) for q in tqdm(questions, desc="asking", disable=not show_progress)]
-    finally:
-        answerer.config = original
+    # An abstention keeps its signals, so the answers come from the pipeline exactly as configured.
+    answers = [pipeline.ask(q.question, k=k) for q in tqdm(questions, desc="asking", disable=not show_progress)]
     features = np.array([[a.signals.get(name, 0.0) for name in SIGNALS] for a in answers])
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
     # A question declined before any evidence is read (a period outside the corpus) has no signals: it is

@@ -54,7 +54,7 @@ def test_calibration_fits_one_weight_per_signal_and_reports_declines(tiny_index:
     pipeline = QAPipeline(tiny_index, answering=AnswerConfig(threshold=0.9))
     result = calibrate(pipeline, QUESTIONS, show_progress=False)
     assert len(result.weights) == len(SIGNALS) + 1
-    assert pipeline.answerer.config.threshold == 0.9  # asked with abstention off, then put back
+    assert pipeline.answerer.config.threshold == 0.9  # the pipeline is left as it was
     assert result.auroc is not None and result.auroc > 0.5
     assert list(result.declined) == list(THRESHOLDS)
     unanswerable = [u for u, _ in result.declined.values()]
