@@ -16,7 +16,7 @@ from typing import Any
 
 from index.embedding import PACKAGED_MODEL
 from qa.answering import AnswerConfig
-from qa.retrieval import RetrievalConfig
+from qa.retrieval import FusionWeights, RetrievalConfig
 
 ENV_PREFIX = "NEWSQA_"
 DEFAULT_CONFIG_FILE = "newsqa.toml"
@@ -29,8 +29,8 @@ class Settings:
     model: str = PACKAGED_MODEL
     k: int = 10
     candidates: int = 100
-    dense_weight: float = RetrievalConfig.dense_weight
-    bm25_weight: float = RetrievalConfig.bm25_weight
+    dense_weight: float = FusionWeights.dense  # in the rerank of questions
+    bm25_weight: float = FusionWeights.bm25
     threshold: float = AnswerConfig.threshold
     passages: int = AnswerConfig.passages
     max_sentences: int = AnswerConfig.max_sentences
@@ -63,8 +63,8 @@ class Settings:
             raise ValueError("setting auth must look like 'user:password'")
 
     def retrieval_config(self, mode: str = "hybrid") -> RetrievalConfig:
-        return RetrievalConfig(mode=mode, candidates=self.candidates, dense_weight=self.dense_weight,
-                               bm25_weight=self.bm25_weight)
+        return RetrievalConfig(mode=mode, candidates=self.candidates,
+                               question=FusionWeights(dense=self.dense_weight, bm25=self.bm25_weight))
 
     def answer_config(self) -> AnswerConfig:
         return AnswerConfig(threshold=self.threshold, passages=self.passages, max_sentences=self.max_sentences)

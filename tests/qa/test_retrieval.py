@@ -11,7 +11,7 @@ import pytest
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
 from qa.models import Filters
-from qa.retrieval import HybridRetriever, RetrievalConfig
+from qa.retrieval import FusionWeights, HybridRetriever, RetrievalConfig, is_question
 
 # A fake "semantic" embedder: words map to topics, so "weather" is near a storm report without sharing a word
 # with it (dense finds it, BM25 cannot), while rare names ("al-Mayadin") mean nothing to it (only BM25 finds them).
@@ -145,13 +145,46 @@ def test_empty_index_returns_no_hits(tmp_path: Path, fake_embedder) -> None:  # 
     assert HybridRetriever(index).retrieve("anything").hits == []
 
 
+@pytest.mark.parametrize(("query", "asks"), [
+    ("How did the storm flood the coast?", True), ("what happened in Geneva", True),
+    ("Is this the road to a more stable future?", True), ("Tell me about the Oroville Dam", True),
+    ("Storm floods the coast", False), ("Oroville dam evacuation", False), ("Howard Schultz steps down", False),
+])
+def test_is_question_tells_questions_from_headlines_and_keywords(query: str, asks: bool) -> None:
+    assert is_question(query) is asks
+
+
+def test_a_headline_finds_the_story_and_its_lead_where_a_question_finds_the_fullest_passage(tmp_path: Path) -> None:
+    story = ("Storm floods the coast. Officials counted the damage on Monday. The mayor thanked the volunteers "
+             "who came. Schools reopened later in the week. The storm flooding of the coast cost millions, the "
+             "insurers said.")
+    other = "Trade talks resumed in Geneva. Exports fell by four percent. A coast storm delayed one ship carrying imports."
+    embedder = TopicEmbedder()
+    index = NewsIndex.open(tmp_path / "ix", embedder, config=IndexConfig(
+        model=embedder.name, dim=embedder.dim, max_tokens=16, title_in_index=False))
+    index.add([Article("story", "", story, "2017-02-01", "X"), Article("other", "", other, "2017-02-02", "Y")],
+              show_progress=False)
+    retriever = HybridRetriever(index)
+
+    headline = retriever.retrieve("Storm floods the coast", k=10)
+    assert (headline.hits[0].doc_id, headline.hits[0].start) == ("story", 0)  # the lead
+    assert docs(headline) == ["story"] * 5 + ["other"] * 2  # the story's weaker passages share its best match
+
+    question = retriever.retrieve("How did the storm flood the coast?", k=10)
+    assert (question.hits[0].doc_id, question.hits[0].start) == ("story", story.index("The storm flooding"))
+    assert docs(question)[2] == "other"  # a passage is judged on its own evidence
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"mode": "sparse"}, "mode must be 'hybrid', 'dense' or 'bm25', got 'sparse'"),
     ({"candidates": 0}, "candidates must be >= 1, got 0"),
+    ({"period_weight": -1}, "period_weight must be >= 0, got -1"),
 ])
 def test_config_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RetrievalConfig(**kwargs)
+    with pytest.raises(ValueError, match="lead weight must be >= 0, got -0.5"):
+        FusionWeights(lead=-0.5)
 
 
 def test_filters_validation_and_merging() -> None:
