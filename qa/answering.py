@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from index.lexical import tokenize
 from index.models import Article, Sentence
 from qa.models import Answer, Citation, Hit, RetrievalResult
 from qa.retrieval import query_terms
+from qa.temporal import date_filter_for
 
 NO_ANSWER = "I could not find an answer to that in the indexed articles."
 
@@ -115,7 +117,7 @@ class AnswerConfig:
 
 # Evidence signals behind the confidence, each in [0, 1].
 SIGNALS = ("sentence_coverage", "passage_coverage", "rare_coverage", "dense", "type_match", "article_coverage",
-           "later_year", "unmet_outcome")
+           "later_period", "unmet_outcome")
 EVIDENCE_SIGNALS = SIGNALS[:6]  # read from the chosen sentences and their passages; the rest from the question
 
 # Words that ask how something ended. News of an event often comes before its outcome (a trial before
@@ -143,7 +145,7 @@ class ExtractiveAnswerer:
     def __init__(self, index: NewsIndex, config: AnswerConfig | None = None) -> None:
         self.index = index
         self.config = config or AnswerConfig()
-        self._newest_year: int | None = None
+        self._newest: str | None = None  # ISO date of the newest article, read once
 
     def answer(self, question: str, retrieval: RetrievalResult, query_vector: np.ndarray | None = None) -> Answer:
         started = time.perf_counter()
@@ -152,7 +154,7 @@ class ExtractiveAnswerer:
         scored = self._score_sentences(retrieval.hits[: self.config.passages], weights, qtype)
         chosen = self._choose(scored)
         signals = self.signals(chosen, weights, query_vector)
-        signals["later_year"] = float(self._names_later_year(question))
+        signals["later_period"] = float(self._names_later_period(question))
         signals["unmet_outcome"] = float(_unmet_outcome(question, chosen))
         confidence = self.confidence(signals)
         timings = {"retrieval": retrieval.seconds}
@@ -245,12 +247,16 @@ class ExtractiveAnswerer:
             "article_coverage": sum(w for t, w in weights.items() if t in article_terms) / total,
         }
 
-    def _names_later_year(self, question: str) -> bool:
-        """Whether the question names a year after the newest article: the corpus cannot know it."""
-        if self._newest_year is None:
-            years = [int(a.date[:4]) for a in self.index.articles.values() if a.date]
-            self._newest_year = max(years, default=0)
-        return any(int(y) > self._newest_year for y in re.findall(r"\b((?:19|20)\d\d)\b", question)) if self._newest_year else False
+    def _names_later_period(self, question: str) -> bool:
+        """Whether the question names a year or period after the newest article: the corpus can only know plans for it."""
+        if self._newest is None:
+            self._newest = max((a.date for a in self.index.articles.values() if a.date), default="")
+        if not self._newest:
+            return False
+        newest = date.fromisoformat(self._newest)
+        period = date_filter_for(question, newest)
+        return (any(int(y) > newest.year for y in re.findall(r"\b((?:19|20)\d\d)\b", question))
+                or (period is not None and period.date_from is not None and period.date_from > self._newest))
 
     def confidence(self, signals: dict[str, float]) -> float:
         """Logistic combination of the signals: the probability that the evidence answers the question."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import date
 
@@ -38,7 +39,10 @@ class QAPipeline:
 
         A period the question names ("in February 2017") is a preference, not a filter, unless
         `time_mode` is "filter": questions name when an event happened, and news of it is often
-        published later. A period wholly outside the corpus's dates gets a no-answer at once.
+        published later. A period wholly outside the corpus's dates is no preference at all, yet the
+        question is still read: news tells of earlier events and of plans for later ones ("the
+        October 2015 crash", "a rise planned for April 2018"). The answerer weighs a period after
+        the newest article against its evidence; a no-answer then says what dates the corpus covers.
         """
         started = time.perf_counter()
         question = _clean_question(question, self.max_question_chars)
@@ -48,15 +52,19 @@ class QAPipeline:
         # History comes from the client too: the rewritten query is bounded like the question.
         query = rewrite(question, history or [])[: 2 * self.max_question_chars]
         period = date_filter_for(question, self.newest) if use_time else None
-        if period is not None:
-            if (outside := self._outside_coverage(period)) is not None:
-                return Answer(question, query, outside, (), True, 0.0, filters=period,
-                              timings={"total": time.perf_counter() - started})
-            if self.time_mode == "filter":
-                filters, period = filters.merged(period), None
+        outside = self._outside_coverage(period) if period is not None else None
+        if outside is not None and self.time_mode == "filter":
+            return Answer(question, query, outside, (), True, 0.0, filters=period,
+                          timings={"total": time.perf_counter() - started})
+        if outside is not None:
+            period = None
+        elif period is not None and self.time_mode == "filter":
+            filters, period = filters.merged(period), None
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
         retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
         answer = self.answerer.answer(question, retrieval, query_vector)
+        if answer.abstained and outside is not None:
+            answer = dataclasses.replace(answer, text=outside)
         answer.timings["total"] = time.perf_counter() - started
         return answer
 

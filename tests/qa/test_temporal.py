@@ -80,10 +80,27 @@ def test_prefer_mode_ranks_the_named_period_first_without_dropping_the_rest(tiny
     assert in_january and dated.hits[0] in in_january
 
 
-def test_a_period_outside_the_corpus_gets_a_no_answer_naming_the_coverage(tiny_index: NewsIndex) -> None:
+def test_a_question_about_events_after_the_corpus_is_read_then_declined_naming_the_coverage(tiny_index: NewsIndex) -> None:
     answer = QAPipeline(tiny_index).ask("Who won the election in May 2018?")
-    assert answer.abstained and not answer.citations and not answer.hits
+    assert answer.signals["later_period"] == 1.0 and answer.hits  # read, weighed, not refused unread
+    assert answer.abstained and not answer.citations
     assert "2017-01-16" in answer.text and "2017-03-10" in answer.text
+    june = QAPipeline(tiny_index).ask("What did Merkel say about refugees in June 2017?")
+    assert june.signals["later_period"] == 1.0  # a month after the newest article, in the corpus's own year
+    assert QAPipeline(tiny_index).ask("What did Merkel say about refugees?").signals["later_period"] == 0.0
+
+
+def test_an_earlier_period_named_as_background_still_finds_the_news_that_mentions_it(tiny_index: NewsIndex) -> None:
+    # January 2016 lies before every article, but the article comparing with it answers the question.
+    answer = QAPipeline(tiny_index).ask("By how much did China's exports rise compared with January 2016?")
+    assert answer.signals["later_period"] == 0.0 and not answer.filters.active
+    assert answer.hits[0].doc_id == "a4"
+    assert not answer.abstained and answer.citations[0].doc_id == "a4" and "7.9 percent" in answer.text
+
+
+def test_filter_mode_declines_a_period_outside_the_corpus_at_once(tiny_index: NewsIndex) -> None:
+    answer = QAPipeline(tiny_index, time_mode="filter").ask("Who won the election in May 2018?")
+    assert answer.abstained and not answer.hits and "2017-01-16" in answer.text
 
 
 def test_pipeline_last_week_is_relative_to_the_newest_article(tiny_index: NewsIndex) -> None:
