@@ -60,6 +60,22 @@ def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake
     assert "March 10" not in first_sentence(index, question, type_weight=0.0)
 
 
+def test_a_why_question_prefers_the_sentence_stating_a_cause_and_shows_it(tmp_path: Path,
+                                                                        fake_embedder: HashEmbedder) -> None:
+    """"Why": the sentence with "because ..." beats one holding more of the question's words but no cause."""
+    index = NewsIndex.open(tmp_path / "index", fake_embedder,
+                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
+    index.add([Article("bishop", "Church passes over dean",
+                       "The church rejected the dean as bishop this month. "
+                       "Church leaders rejected the dean because he was in a civil partnership.",
+                       date="2017-03-20", source="Newswire"), STORM], show_progress=False)
+    question = "Why did the church reject the dean as bishop?"
+    assert "because" in first_sentence(index, question)
+    assert "because" not in first_sentence(index, question, type_weight=0.0)
+    answer = QAPipeline(index, answering=AnswerConfig(threshold=0.0)).ask(question)
+    assert answer.short_answer == "because he was in a civil partnership"
+
+
 def test_local_weight_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="local_weight must be >= 0, got -1"):
         AnswerConfig(local_weight=-1)
