@@ -26,12 +26,17 @@ STORM = Article("storm", "Storm Doris", "Storm Doris hit Ireland with strong win
                 date="2017-02-23", source="Weather Desk")
 
 
-@pytest.fixture()
-def story_index(tmp_path: Path, fake_embedder: HashEmbedder) -> NewsIndex:
+def index_of(tmp_path: Path, fake_embedder: HashEmbedder, *articles: Article) -> NewsIndex:
+    """The articles, each a single passage."""
     index = NewsIndex.open(tmp_path / "index", fake_embedder,
                            config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
-    index.add([LEAVE, STORM], show_progress=False)
+    index.add(list(articles), show_progress=False)
     return index
+
+
+@pytest.fixture()
+def story_index(tmp_path: Path, fake_embedder: HashEmbedder) -> NewsIndex:
+    return index_of(tmp_path, fake_embedder, LEAVE, STORM)
 
 
 def first_sentence(index: NewsIndex, question: str, **config: float) -> str:
@@ -49,12 +54,11 @@ def test_words_repeated_across_the_candidates_weigh_less_than_the_asked_predicat
 
 def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
     """"When": the sentence with a date beats one holding more of the question's words but no date."""
-    index = NewsIndex.open(tmp_path / "index", fake_embedder,
-                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
-    index.add([Article("return", "Buhari is back",
-                       "Buhari returned to Abuja on March 10 after seven weeks away. "
-                       "Nigerian newspapers had asked when Buhari would return to Abuja from his leave.",
-                       date="2017-03-11", source="Newswire"), STORM], show_progress=False)
+    index = index_of(tmp_path, fake_embedder, Article(
+        "return", "Buhari is back",
+        "Buhari returned to Abuja on March 10 after seven weeks away. "
+        "Nigerian newspapers had asked when Buhari would return to Abuja from his leave.",
+        date="2017-03-11", source="Newswire"), STORM)
     question = "When did Buhari return to Abuja from his leave?"
     assert "March 10" in first_sentence(index, question)
     assert "March 10" not in first_sentence(index, question, type_weight=0.0)
@@ -63,12 +67,11 @@ def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake
 def test_a_why_question_prefers_the_sentence_stating_a_cause_and_shows_it(tmp_path: Path,
                                                                         fake_embedder: HashEmbedder) -> None:
     """"Why": the sentence with "because ..." beats one holding more of the question's words but no cause."""
-    index = NewsIndex.open(tmp_path / "index", fake_embedder,
-                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
-    index.add([Article("bishop", "Church passes over dean",
-                       "The church rejected the dean as bishop this month. "
-                       "Church leaders rejected the dean because he was in a civil partnership.",
-                       date="2017-03-20", source="Newswire"), STORM], show_progress=False)
+    index = index_of(tmp_path, fake_embedder, Article(
+        "bishop", "Church passes over dean",
+        "The church rejected the dean as bishop this month. "
+        "Church leaders rejected the dean because he was in a civil partnership.",
+        date="2017-03-20", source="Newswire"), STORM)
     question = "Why did the church reject the dean as bishop?"
     assert "because" in first_sentence(index, question)
     assert "because" not in first_sentence(index, question, type_weight=0.0)
@@ -83,11 +86,9 @@ def test_local_weight_must_not_be_negative() -> None:
 
 def test_a_question_about_an_outcome_the_evidence_never_states_loses_confidence(
         tmp_path: Path, fake_embedder: HashEmbedder) -> None:
-    index = NewsIndex.open(tmp_path / "index", fake_embedder,
-                           config=IndexConfig(model=fake_embedder.name, dim=64, max_tokens=200))
-    index.add([LEAVE, Article("runoff", "Macron wins", "Emmanuel Macron won the French run-off with 66 percent of "
-                              "the vote. Marine Le Pen conceded defeat.", date="2017-03-30", source="Newswire")],
-              show_progress=False)
+    index = index_of(tmp_path, fake_embedder, LEAVE, Article(
+        "runoff", "Macron wins", "Emmanuel Macron won the French run-off with 66 percent of the vote. "
+        "Marine Le Pen conceded defeat.", date="2017-03-30", source="Newswire"))
     pipeline = QAPipeline(index, answering=AnswerConfig(threshold=0.0))
 
     def unmet(question: str) -> float:
