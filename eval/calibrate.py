@@ -85,8 +85,8 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     answers = [pipeline.ask(q.question, k=k) for q in tqdm(questions, desc="asking", disable=not show_progress)]
     features = np.array([[a.signals.get(name, 0.0) for name in SIGNALS] for a in answers])
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
-    # A question declined before any evidence is read (a period outside the corpus) has no signals: it is
-    # declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
+    # A question declined before any evidence is read (in filter mode, a period outside the corpus) has no
+    # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
     read = np.array([bool(a.signals) for a in answers])
 
     def fit_and_score(train: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
