@@ -21,7 +21,7 @@ from index.lexical import tokenize
 from index.models import Article, Sentence
 from qa.models import Answer, Citation, Hit, RetrievalResult
 from qa.retrieval import query_terms
-from qa.temporal import date_filter_for
+from qa.temporal import date_range, names_later_period
 
 NO_ANSWER = "I could not find an answer to that in the indexed articles."
 
@@ -151,7 +151,7 @@ class ExtractiveAnswerer:
     def __init__(self, index: NewsIndex, config: AnswerConfig | None = None) -> None:
         self.index = index
         self.config = config or AnswerConfig()
-        self._newest: str | None = None  # ISO date of the newest article, read once
+        self._dates: tuple[date, date] | tuple[()] | None = None  # oldest and newest article; () when none is dated
 
     def answer(self, question: str, retrieval: RetrievalResult, query_vector: np.ndarray | None = None) -> Answer:
         started = time.perf_counter()
@@ -254,15 +254,10 @@ class ExtractiveAnswerer:
         }
 
     def _names_later_period(self, question: str) -> bool:
-        """Whether the question names a year or period after the newest article: the corpus can only know plans for it."""
-        if self._newest is None:
-            self._newest = max((a.date for a in self.index.articles.values() if a.date), default="")
-        if not self._newest:
-            return False
-        newest = date.fromisoformat(self._newest)
-        period = date_filter_for(question, newest)
-        return (any(int(y) > newest.year for y in re.findall(r"\b((?:19|20)\d\d)\b", question))
-                or (period is not None and period.date_from is not None and period.date_from > self._newest))
+        """Whether the question names a year or period after the newest article (read once from the index)."""
+        if self._dates is None:
+            self._dates = date_range(a.date for a in self.index.articles.values()) or ()
+        return bool(self._dates) and names_later_period(question, self._dates[1])
 
     def confidence(self, signals: dict[str, float]) -> float:
         """Logistic combination of the signals: the probability that the evidence answers the question."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import date
 
 from index.indexer import NewsIndex
 from qa.answering import AnswerConfig, ExtractiveAnswerer
 from qa.conversation import Turn, rewrite
 from qa.models import Answer, Filters
 from qa.retrieval import HybridRetriever, RetrievalConfig
-from qa.temporal import date_filter_for
+from qa.temporal import date_filter_for, date_range
 
 
 class QAPipeline:
@@ -29,9 +28,7 @@ class QAPipeline:
         self.retriever = HybridRetriever(index, retrieval)
         self.answerer = ExtractiveAnswerer(index, answering)
         self.max_question_chars = max_question_chars
-        dates = [a.date for a in index.articles.values() if a.date]
-        self.oldest = date.fromisoformat(min(dates)) if dates else None
-        self.newest = date.fromisoformat(max(dates)) if dates else None
+        self.oldest, self.newest = date_range(a.date for a in index.articles.values()) or (None, None)
 
     def ask(self, question: str, *, history: list[Turn] | None = None, filters: Filters | None = None,
             k: int = 10, use_time: bool = True) -> Answer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from qa.models import Filters
@@ -58,6 +59,20 @@ def date_filter_for(question: str, reference: date | None) -> Filters | None:
         days = 7 if word == "week" else 31
         return Filters(date_from=(reference - timedelta(days=days)).isoformat(), date_to=reference.isoformat())
     return None
+
+
+def date_range(dates: Iterable[str]) -> tuple[date, date] | None:
+    """The oldest and newest of ISO dates ("" for unknown is skipped); None when none is known."""
+    known = [d for d in dates if d]
+    return (date.fromisoformat(min(known)), date.fromisoformat(max(known))) if known else None
+
+
+def names_later_period(question: str, newest: date) -> bool:
+    """Whether the question names a year, or a day or month, after `newest`: a corpus ending then knows only plans for it."""
+    if any(int(year) > newest.year for year in re.findall(r"\b((?:19|20)\d\d)\b", question)):
+        return True
+    period = date_filter_for(question, newest)
+    return period is not None and period.date_from is not None and period.date_from > newest.isoformat()
 
 
 def _month(year: int, month: int) -> Filters:

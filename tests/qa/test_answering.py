@@ -52,30 +52,32 @@ def test_words_repeated_across_the_candidates_weigh_less_than_the_asked_predicat
     assert first_sentence(story_index, question) == predicate  # the default weighs rarity among the candidates
 
 
-def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
-    """"When": the sentence with a date beats one holding more of the question's words but no date."""
-    index = index_of(tmp_path, fake_embedder, Article(
-        "return", "Buhari is back",
-        "Buhari returned to Abuja on March 10 after seven weeks away. "
-        "Nigerian newspapers had asked when Buhari would return to Abuja from his leave.",
-        date="2017-03-11", source="Newswire"), STORM)
-    question = "When did Buhari return to Abuja from his leave?"
-    assert "March 10" in first_sentence(index, question)
-    assert "March 10" not in first_sentence(index, question, type_weight=0.0)
+CAUSE = ("The church rejected the dean as bishop this month. "
+         "Church leaders rejected the dean because he was in a civil partnership.")
+CAUSE_QUESTION = "Why did the church reject the dean as bishop?"
 
 
-def test_a_why_question_prefers_the_sentence_stating_a_cause_and_shows_it(tmp_path: Path,
-                                                                        fake_embedder: HashEmbedder) -> None:
-    """"Why": the sentence with "because ..." beats one holding more of the question's words but no cause."""
-    index = index_of(tmp_path, fake_embedder, Article(
-        "bishop", "Church passes over dean",
-        "The church rejected the dean as bishop this month. "
-        "Church leaders rejected the dean because he was in a civil partnership.",
-        date="2017-03-20", source="Newswire"), STORM)
-    question = "Why did the church reject the dean as bishop?"
-    assert "because" in first_sentence(index, question)
-    assert "because" not in first_sentence(index, question, type_weight=0.0)
-    answer = QAPipeline(index, answering=AnswerConfig(threshold=0.0)).ask(question)
+@pytest.mark.parametrize(("text", "question", "marker"), [
+    # "When": the sentence with a date beats one holding more of the question's words but no date.
+    ("Buhari returned to Abuja on March 10 after seven weeks away. "
+     "Nigerian newspapers had asked when Buhari would return to Abuja from his leave.",
+     "When did Buhari return to Abuja from his leave?", "March 10"),
+    # "Why": the sentence with "because ..." beats one holding more of the question's words but no cause.
+    (CAUSE, CAUSE_QUESTION, "because"),
+])
+def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake_embedder: HashEmbedder,
+                                                            text: str, question: str, marker: str) -> None:
+    index = index_of(tmp_path, fake_embedder, Article("story", "A story", text, date="2017-03-20", source="Newswire"),
+                     STORM)
+    assert marker in first_sentence(index, question)
+    assert marker not in first_sentence(index, question, type_weight=0.0)
+
+
+def test_a_why_question_shows_the_stated_cause_as_its_short_answer(tmp_path: Path,
+                                                                    fake_embedder: HashEmbedder) -> None:
+    index = index_of(tmp_path, fake_embedder, Article("bishop", "Church passes over dean", CAUSE,
+                                                      date="2017-03-20", source="Newswire"), STORM)
+    answer = QAPipeline(index, answering=AnswerConfig(threshold=0.0)).ask(CAUSE_QUESTION)
     assert answer.short_answer == "because he was in a civil partnership"
 
 
