@@ -20,6 +20,7 @@ from index.indexer import NewsIndex
 from index.lexical import tokenize
 from index.models import Article, Sentence
 from qa.models import Answer, Citation, Hit, RetrievalResult
+from qa.question_types import question_type
 from qa.retrieval import query_terms
 from qa.temporal import date_range, names_later_period
 
@@ -61,32 +62,6 @@ _TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
-
-
-_PERSON_NOUNS = (
-    "person|man|woman|official|minister|leader|president|lawyer|judge|journalist|blogger|author|writer|player|"
-    "coach|spokesman|spokeswoman|spokesperson|senator|governor|mayor|chief|ceo|director|actor|actress|singer|"
-    "politician|candidate|envoy|ambassador|general|commander|diplomat|economist|analyst|activist|suspect|"
-    "victim|executive|founder|head|secretary|manager|chairman|member|official's|group|company|firm|party|team"
-)
-_PLACE_NOUNS = "city|country|town|village|region|state|province|place|island|district|capital|port|airport|venue"
-_QUANTITY = r"how (?:many|much|long|far|close|tall|high|old|big|large|deep|wide|often|fast)"
-
-
-_QUESTION_TYPES = (  # first match wins
-    ("how_many", rf"\b{_QUANTITY}\b|\bwhat (?:number|percentage|share|proportion|amount|fee|price|sum)\b|\bby how\b"),
-    ("when", r"\bwhen\b|\b(?:what|which) (?:year|month|day|date|time)\b|\bon what date\b"),
-    ("who", rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PERSON_NOUNS})\b"),
-    ("where", rf"\bwhere\b|\b(?:which|what) (?:\w+ ){{0,2}}(?:{_PLACE_NOUNS})\b"),
-    ("why", r"\bwhy\b"),
-    ("how", r"^how\b"),
-)
-
-
-def question_type(question: str) -> str:
-    """who / when / where / how_many / why / how / what, from the question's wording."""
-    q = question.lower().strip()
-    return next((kind for kind, pattern in _QUESTION_TYPES if re.search(pattern, q)), "what")
 
 
 @dataclass(frozen=True)

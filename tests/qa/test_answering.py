@@ -64,6 +64,9 @@ CAUSE_QUESTION = "Why did the church reject the dean as bishop?"
      "When did Buhari return to Abuja from his leave?", "March 10"),
     # "Why": the sentence with "because ..." beats one holding more of the question's words but no cause.
     (CAUSE, CAUSE_QUESTION, "because"),
+    # "Which … judge": the head noun asks for a person, so the sentence naming one wins.
+    ("The High Court blocked the plan on Thursday. Judge John Mativo said the camp plan was illegal.",
+     "Which Kenyan High Court judge blocked the plan to close the camp?", "Mativo"),
 ])
 def test_a_sentence_holding_the_asked_for_kind_is_preferred(tmp_path: Path, fake_embedder: HashEmbedder,
                                                             text: str, question: str, marker: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.indexer import NewsIndex
-from qa.answering import NO_ANSWER, AnswerConfig, question_type
+from qa.answering import NO_ANSWER, AnswerConfig
 from qa.models import Answer, Filters
 from qa.pipeline import QAPipeline
 from qa.retrieval import RetrievalConfig
@@ -99,12 +99,3 @@ def test_bm25_mode_needs_no_embedder(tiny_index: NewsIndex) -> None:
     assert_citations_exact(readonly, answer)
     with pytest.raises(ValueError, match="opened without an embedder"):
         QAPipeline(readonly).ask("How far are the forces from al-Mayadin?")
-
-
-@pytest.mark.parametrize(("question", "kind"), [
-    ("Who cast the vote?", "who"), ("When did the storm hit?", "when"), ("How many homes lost power?", "how_many"),
-    ("Where did Merkel speak?", "where"), ("Why did exports rise?", "why"), ("What did Trump sign?", "what"),
-    ("In which city did Merkel speak?", "where"), ("What year was it?", "when"),
-])
-def test_question_type(question: str, kind: str) -> None:
-    assert question_type(question) == kind

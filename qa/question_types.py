@@ -1,0 +1,93 @@
+"""What kind of thing a question asks for: who / when / where / how_many / why / how / what.
+
+The first question word decides. "How many/much/long…" asks for a quantity, "who" for a name. After
+"which" or "what" the head noun of the asked-about phrase decides ("which Kenyan High Court judge
+ruled…" asks for a person, "what is the budget of…" for a quantity, "in which county…" for a
+place). The phrase runs until an auxiliary, a preposition or a relative word, and its last noun of
+a known class is taken as its head ("Which House Majority Whip" asks for a person, not a number).
+"""
+
+from __future__ import annotations
+
+import re
+
+_NOUN_CLASSES = {
+    "how_many": (
+        "number|percentage|share|proportion|amount|fee|price|sum|budget|cap|limit|level|height|size|tally|count|rate|"
+        "increase|decrease|rise|fall|drop|volume|cost|value|total|figure|margin|age|salary|fine|capacity|distance|"
+        "length|population|turnout|score|temperature|speed|weight|ratio|growth|term|vote|stake|deficit|debt|revenue|"
+        "profit|loss|wage|rent"
+    ),
+    "when": "year|month|day|date|time|deadline|decade|century|week|season|hour",
+    "who": (
+        "person|people|man|woman|official|minister|leader|president|lawyer|judge|journalist|blogger|author|writer|"
+        "player|coach|spokesman|spokeswoman|spokesperson|senator|governor|mayor|chief|ceo|director|actor|actress|"
+        "singer|politician|candidate|envoy|ambassador|general|commander|diplomat|economist|analyst|activist|suspect|"
+        "victim|executive|founder|head|secretary|manager|chairman|chairwoman|member|group|company|firm|party|team|"
+        "teacher|mp|td|lawmaker|legislator|congressman|congresswoman|fellow|commentator|counsellor|counselor|adviser|"
+        "advisor|aide|photographer|artist|musician|rapper|band|star|athlete|footballer|doctor|scientist|professor|"
+        "researcher|reporter|editor|presenter|host|businessman|businesswoman|billionaire|investor|entrepreneur|owner|"
+        "prosecutor|attorney|officer|soldier|pilot|archbishop|bishop|priest|pope|cardinal|imam|king|queen|prince|"
+        "princess|whip|deputy|commissioner|councillor|councilor|rival|bank|union|university|institution|academy|"
+        "agency|organisation|organization|broadcaster|newspaper|network|club|act|brand|carrier|airline|manufacturer|"
+        "maker|vendor|insurer|retailer|lender|operator|developer|giant|side"
+    ),
+    "where": (
+        "city|country|town|village|region|state|province|place|island|district|capital|port|airport|venue|county|"
+        "neighbourhood|neighborhood|station|base|street|square|hospital|prison|stadium|area|site|nation|continent|"
+        "border|location|destination|territory|suburb|borough|resort|camp|facility"
+    ),
+}
+_NOUN_CLASS = {noun: kind for kind, nouns in _NOUN_CLASSES.items() for noun in nouns.split("|")}
+# words that end the asked-about phrase: auxiliaries, prepositions, relative words
+_PHRASE_END = frozenset(
+    "did does do was were is are has have had will would can could should may might must of in on at to from by "
+    "with about for as after before over under into than that when where who whom which while".split()
+)
+_QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b")
+_QUANTITY = re.compile(r"^how (?:many|much|long|far|close|tall|high|old|big|large|deep|wide|often|fast|effective)\b")
+_CAUSE = re.compile(r"^what (?:caused|prompted|led|drove|reason)\b")
+_PHRASE_LENGTH = 6
+
+
+def question_type(question: str) -> str:
+    """who / when / where / how_many / why / how / what, from the question's wording."""
+    q = question.lower().strip()
+    found = _QUESTION_WORD.search(q)
+    if not found:
+        return "what"
+    word, rest = found.group(1), q[found.start():]
+    if word == "how":
+        return "how_many" if _QUANTITY.search(rest) or q[: found.start()].endswith("by ") else "how"
+    if word in ("who", "whom", "whose"):
+        return "who"
+    if word in ("when", "where", "why"):
+        return word
+    if _CAUSE.search(rest):
+        return "why"
+    return _head_class(re.findall(r"[\w'’.-]+", rest)[1:]) or "what"
+
+
+def _head_class(words: list[str]) -> str | None:
+    """The class of the last known noun in the phrase after "which"/"what" ("the name of" skipped).
+
+    A possessive counts as its noun ("which lawyer's report": a person), a compound as its last part.
+    """
+    for lead in (("is", "was", "are", "were"), ("the",), ("name", "names"), ("of",), ("the",)):
+        if words and words[0] in lead:
+            words = words[1:]
+    kind = None
+    for word in words[:_PHRASE_LENGTH]:
+        if word in _PHRASE_END:
+            break
+        kind = _NOUN_CLASS.get(_singular(re.sub(r"['’]s?$", "", word).rsplit("-", 1)[-1]), kind)
+    return kind
+
+
+def _singular(word: str) -> str:
+    if word in _NOUN_CLASS or not word.endswith("s"):
+        return word
+    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and word[: -len(suffix)] + replacement in _NOUN_CLASS:
+            return word[: -len(suffix)] + replacement
+    return word
