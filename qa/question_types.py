@@ -85,6 +85,7 @@ def _head_class(words: list[str]) -> str | None:
 
 
 def _singular(word: str) -> str:
+    """The known noun a plural names ("countries" -> "country"), else the word itself."""
     if word in _NOUN_CLASS or not word.endswith("s"):
         return word
     for suffix, replacement in (("ies", "y"), ("es", ""), ("s", "")):
