@@ -20,7 +20,7 @@ from index.indexer import NewsIndex
 from index.lexical import tokenize
 from index.models import Article, Sentence
 from qa.models import Answer, Citation, Hit, RetrievalResult
-from qa.question_types import question_type
+from qa.question_types import QuestionType, question_type
 from qa.retrieval import query_terms
 from qa.temporal import date_range, names_later_period
 
@@ -40,7 +40,7 @@ _UNITS = (
     r"basis points|votes|seats|troops|soldiers|refugees|migrants|deaths|children|times)"
 )
 # Spans of the kind each question type asks for (used for type match and the short answer).
-_TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
+_TYPE_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
     "when": re.compile(
         rf"\b(?:(?:early |late |mid-)?(?:{_MONTHS})(?: \d{{1,2}}(?:st|nd|rd|th)?)?(?:,? \d{{4}})?|"
         rf"\d{{1,2}} (?:{_MONTHS})(?: \d{{4}})?|(?:{_MONTHS_SHORT})\. \d{{1,2}}|(?:in |since |by )?(?:19|20)\d{{2}}|"
@@ -156,7 +156,7 @@ class ExtractiveAnswerer:
     def _term_weights(self, query: str) -> dict[str, float]:
         return {t: self.index.bm25.idf(t) for t in query_terms(query)}
 
-    def _score_sentences(self, hits: list[Hit], weights: dict[str, float], qtype: str) -> list[ScoredSentence]:
+    def _score_sentences(self, hits: list[Hit], weights: dict[str, float], qtype: QuestionType) -> list[ScoredSentence]:
         if not hits:
             return []
         total = sum(weights.values()) or 1.0
@@ -240,7 +240,7 @@ class ExtractiveAnswerer:
         z = bias + sum(w * signals[name] for w, name in zip(coefficients, SIGNALS))
         return 1.0 / (1.0 + math.exp(-z))
 
-    def _citation(self, n: int, scored: ScoredSentence, qtype: str, weights: dict[str, float]) -> Citation:
+    def _citation(self, n: int, scored: ScoredSentence, qtype: QuestionType, weights: dict[str, float]) -> Citation:
         s, a, h = scored.sentence, scored.article, scored.hit
         span = None
         pattern = _TYPE_PATTERNS.get(qtype)
@@ -255,7 +255,8 @@ class ExtractiveAnswerer:
                         score=scored.score, answer_span=span)
 
 
-def _type_spans(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[str, float]) -> list[tuple[int, int]]:
+def _type_spans(pattern: re.Pattern[str], text: str, qtype: QuestionType,
+                weights: dict[str, float]) -> list[tuple[int, int]]:
     """Spans of the asked-for kind that are not just words of the question."""
     spans = []
     for match in pattern.finditer(text):
@@ -270,11 +271,12 @@ def _type_spans(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[s
     return spans
 
 
-def _has_type_span(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[str, float]) -> bool:
+def _has_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType, weights: dict[str, float]) -> bool:
     return bool(_type_spans(pattern, text, qtype, weights))
 
 
-def _best_type_span(pattern: re.Pattern[str], text: str, qtype: str, weights: dict[str, float]) -> tuple[int, int] | None:
+def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
+                    weights: dict[str, float]) -> tuple[int, int] | None:
     """The asked-for span nearest to the question's words in the sentence."""
     spans = _type_spans(pattern, text, qtype, weights)
     if not spans:

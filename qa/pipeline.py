@@ -62,8 +62,7 @@ class QAPipeline:
         answer = self.answerer.answer(question, retrieval, query_vector)
         if answer.abstained and outside is not None:
             answer = dataclasses.replace(answer, text=outside)
-        answer.timings["total"] = time.perf_counter() - started
-        return answer
+        return dataclasses.replace(answer, timings={**answer.timings, "total": time.perf_counter() - started})
 
 
     def _outside_coverage(self, period: Filters) -> str | None:
