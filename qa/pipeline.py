@@ -60,10 +60,9 @@ class QAPipeline:
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
         retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
         answer = self.answerer.answer(question, retrieval, query_vector)
-        if answer.abstained and outside is not None:
-            answer = dataclasses.replace(answer, text=outside)
-        return dataclasses.replace(answer, timings={**answer.timings, "total": time.perf_counter() - started})
-
+        text = outside if answer.abstained and outside is not None else answer.text
+        return dataclasses.replace(answer, text=text,
+                                   timings={**answer.timings, "total": time.perf_counter() - started})
 
     def _outside_coverage(self, period: Filters) -> str | None:
         """A no-answer message when the named period lies wholly outside the articles' dates."""
