@@ -2,10 +2,12 @@
 
 Every question of a file is asked once and each answer's evidence signals (`qa.answering.SIGNALS`)
 are read (an abstention keeps them). The weights are fitted on all of them (they go into
-`AnswerConfig.confidence_weights` in qa/answering.py, the product's defaults); to show how well they carry
-to questions they were not fitted on, they are also fitted on each half (alternate questions) and scored
-on the other. Prints the weights in the form `AnswerConfig.confidence_weights` takes, the AUROCs, and
-the share of each kind of question declined at a range of thresholds, to choose the threshold from.
+`AnswerConfig.confidence_weights` in qa/answering.py, the product's defaults). A development file has few
+unanswerable questions, so the in-sample figures flatter: to show what to expect on questions the weights
+were not fitted on, repeated stratified two-fold cross-validation fits weights and picks a threshold on
+one half and scores the other. Prints the weights in the form `AnswerConfig.confidence_weights` takes,
+the AUROCs, and the share of each kind of question declined at a range of thresholds, to choose the
+threshold from.
 
 Run as `newsqa calibrate --questions Q.jsonl` (answerable questions have an `article_id`).
 """
@@ -23,6 +25,7 @@ from qa.answering import SIGNALS
 from qa.pipeline import QAPipeline
 
 THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(25))  # 0.3 to 0.9
+MAX_ANSWERABLE_DECLINED = 0.10  # the product's bar: the threshold declines at most this share of answerable questions
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
@@ -56,17 +59,32 @@ def confidences(weights: np.ndarray, features: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(weights[0] + features @ weights[1:])))
 
 
+class HeldOut(NamedTuple):
+    """Means over the held-out halves of repeated stratified two-fold cross-validation."""
+
+    auroc: float
+    auroc_sd: float
+    unanswerable_declined: float  # at the threshold picked on the other half (<= MAX_ANSWERABLE_DECLINED there)
+    answerable_declined: float
+    folds: int
+
+    def summary(self) -> str:
+        return (f"held out ({self.folds} halves, weights and threshold from the other half): AUROC {self.auroc:.3f} "
+                f"± {self.auroc_sd:.3f}, unanswerable declined {self.unanswerable_declined:.3f}, "
+                f"answerable declined {self.answerable_declined:.3f}")
+
+
 class Calibration(NamedTuple):
     weights: tuple[float, ...]  # bias, then one per SIGNALS name
     auroc: float | None  # of the weights fitted on all questions, on all of them
-    held_out: tuple[float | None, float | None]  # fitted on one half, scored on the other (both ways)
+    held_out: HeldOut | None  # None when a half would lack a kind of question
     declined: dict[float, tuple[float, float]]  # threshold -> (unanswerable declined, answerable declined)
 
     def summary(self) -> str:
-        held = ", ".join("n/a" if a is None else f"{a:.3f}" for a in self.held_out)
         lines = [f"confidence_weights = {list(self.weights)}  (AnswerConfig, qa/answering.py)",
-                 f"AUROC {self.auroc:.3f} on the questions fitted (held-out halves: {held})" if self.auroc is not None
+                 f"AUROC {self.auroc:.3f} on the questions fitted" if self.auroc is not None
                  else "AUROC n/a (needs answerable and unanswerable questions)",
+                 self.held_out.summary() if self.held_out else "held out: n/a (too few questions of a kind)",
                  "threshold  unanswerable declined  answerable declined"]
         lines += [f"{t:9.3f}  {u:21.3f}  {a:19.3f}" for t, (u, a) in self.declined.items()]
         return "\n".join(lines)
@@ -74,6 +92,47 @@ class Calibration(NamedTuple):
 
 def _auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return m.auroc(list(scores[labels == 1]), list(scores[labels == 0]))
+
+
+def pick_threshold(answerable_scores: np.ndarray) -> float:
+    """The highest of THRESHOLDS that declines at most MAX_ANSWERABLE_DECLINED of the answerable questions."""
+    allowed = [t for t in THRESHOLDS if np.mean(answerable_scores < t) <= MAX_ANSWERABLE_DECLINED]
+    return max(allowed, default=THRESHOLDS[0])
+
+
+def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l2: float = 1.0,
+                   repeats: int = 20, seed: int = 0) -> HeldOut | None:
+    """Repeated stratified two-fold cross-validation of the fit and of the threshold choice.
+
+    Each repeat splits both kinds of question in random halves; weights and threshold come from one half
+    (the threshold as the product's is chosen) and are scored on the other, both ways round.
+    """
+    rng = np.random.default_rng(seed)
+    positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
+    if min(len(p) for p in positions) < 2:
+        return None
+    aurocs, unanswerable, answerable = [], [], []
+    for _ in range(repeats):
+        half = np.zeros(len(labels), dtype=bool)
+        for kind in positions:
+            half[rng.permutation(kind)[: len(kind) // 2]] = True
+        for train in (half, ~half):
+            test = ~train
+            if len(set(labels[train & read])) < 2:  # the half's only questions of a kind were declined unread
+                continue
+            weights = fit_logistic(features[train & read], labels[train & read], l2)
+            fitted = np.where(read[train], confidences(weights, features[train]), 0.0)
+            threshold = pick_threshold(fitted[labels[train] == 1])
+            scores = np.where(read[test], confidences(weights, features[test]), 0.0)
+            auroc = _auroc(scores, labels[test])
+            if auroc is not None:  # always, as the split is stratified; None only for a half without a kind
+                aurocs.append(auroc)
+            unanswerable.append(np.mean(scores[labels[test] == 0] < threshold))
+            answerable.append(np.mean(scores[labels[test] == 1] < threshold))
+    if not aurocs:
+        return None
+    return HeldOut(float(np.mean(aurocs)), float(np.std(aurocs)), float(np.mean(unanswerable)),
+                   float(np.mean(answerable)), len(aurocs))
 
 
 def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: float = 1.0,
@@ -88,24 +147,9 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     # A question declined before any evidence is read (in filter mode, a period outside the corpus) has no
     # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
     read = np.array([bool(a.signals) for a in answers])
-
-    def fit_and_score(train: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weights fitted on the `train` questions, and the confidences they give the `score` questions."""
-        weights = fit_logistic(features[train & read], labels[train & read], l2)
-        return weights, np.where(read[score], confidences(weights, features[score]), 0.0)
-
-    halves = np.arange(len(questions)) % 2
-
-    def held_out(half: int) -> float | None:
-        """Fitted on the other half, scored on this one (None when either half lacks a kind of question)."""
-        train, test = halves != half, halves == half
-        if len(set(labels[train & read])) < 2 or len(set(labels[test])) < 2:
-            return None
-        return _auroc(fit_and_score(train, test)[1], labels[test])
-
-    everything = np.ones(len(questions), dtype=bool)
-    weights, scores = fit_and_score(everything, everything)
+    weights = fit_logistic(features[read], labels[read], l2)
+    scores = np.where(read, confidences(weights, features), 0.0)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),
-                       (held_out(0), held_out(1)), declined)
+                       cross_validate(features, labels, read, l2), declined)

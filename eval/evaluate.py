@@ -39,6 +39,10 @@ SYSTEMS = ("system", "bm25", "dense")
 REQUIRED_KS = (1, 3, 5, 10)
 SOURCE_FILE = "eval-source.json"  # in an evaluation index: which corpus and config it holds
 ANSWER_KEYS = ("answer_contains", "evidence_hit", "abstained", "abstain_unanswerable", "abstain_answerable")
+# Where an answerable question's gold answer was lost, when no cited sentence holds it (shares of those
+# questions; with answer_contains they sum to 1): the system declined, the answer was in a passage the
+# answerer read but in no sentence it cited, or in no passage it read.
+LOST_KEYS = ("lost_declined", "lost_not_cited", "lost_not_read")
 TYPE_ORDER = ("who", "what", "when", "where", "how_many", "why", "how", "title", "unanswerable")
 
 
@@ -161,6 +165,7 @@ class QuestionResult(NamedTuple):
     runs: dict[str, RankedRun]
     answer: Answer
     valid: tuple[bool, ...]  # per citation: its offsets give exactly its sentence in the stored text
+    read: tuple[str, ...]  # texts of the passages the answerer read (its top `AnswerConfig.passages` hits)
 
 
 class EvalResult(NamedTuple):
@@ -268,6 +273,7 @@ class _Evaluator:
         self.dense = HybridRetriever(index, replace(options.retrieval, mode="dense"))
         self.depth = options.retrieve_depth
         self.keep = max(options.cutoffs)
+        self.read = options.answering.passages
 
     @lru_cache(maxsize=1024)  # noqa: B019 - one evaluator per run; bounded
     def _text(self, doc_id: str) -> str:
@@ -294,7 +300,8 @@ class _Evaluator:
         result = self.dense.retrieve(answer.query, k=self.depth)  # encodes the query: timed with it
         runs["dense"] = self._run(result.hits, time.perf_counter() - started)
         valid = tuple(self._text(c.doc_id)[c.start : c.end] == c.sentence for c in answer.citations)
-        return QuestionResult(question, runs, answer, valid)
+        read = tuple(self._text(h.doc_id)[h.start : h.end] for h in answer.hits[: self.read])
+        return QuestionResult(question, runs, answer, valid, read)
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -309,12 +316,20 @@ def retrieval_scores(question: Question, run: RankedRun, ks: tuple[int, ...]) ->
     return scores
 
 
-def answer_scores(question: Question, answer: Answer) -> dict[str, float | None]:
-    """Per-question answer and abstention figures of the system."""
+def answer_scores(result: QuestionResult) -> dict[str, float | None]:
+    """Per-question answer and abstention figures of the system, and where a gold answer not cited was lost."""
+    question, answer = result.question, result.answer
     sentences = [c.sentence for c in answer.citations]
     answerable = bool(question.gold)
+    scored = answerable and bool(question.answer)
+    cited = scored and m.contains(sentences, question.answer)
+    lost = None
+    if scored and not cited:
+        lost = ("lost_declined" if answer.abstained else
+                "lost_not_cited" if m.contains(result.read, question.answer) else "lost_not_read")
     return {
-        "answer_contains": float(m.contains(sentences, question.answer)) if answerable and question.answer else None,
+        "answer_contains": float(cited) if scored else None,
+        **{key: float(key == lost) if scored else None for key in LOST_KEYS},
         "evidence_hit": (float(any(m.evidence_match(s, question.evidence) for s in sentences))
                          if answerable and question.evidence else None),
         "abstained": float(answer.abstained),
@@ -342,7 +357,7 @@ def summarize(results: list[QuestionResult], name: str, ks: tuple[int, ...]) -> 
     if name != "system":
         summary.update(_latency("retrieval_ms", [r.runs[name].seconds for r in results]))
         return summary
-    summary.update(_means([answer_scores(r.question, r.answer) for r in results], ANSWER_KEYS))
+    summary.update(_means([answer_scores(r) for r in results], ANSWER_KEYS + LOST_KEYS))
     valid = [v for r in results for v in r.valid]
     summary["n_citations"] = len(valid)
     summary["citation_validity"] = m.mean(valid)
@@ -398,7 +413,7 @@ def run_record(result: QuestionResult, ks: tuple[int, ...]) -> dict[str, Any]:
         "answer": answer.text, "short_answer": answer.short_answer,
         "citations": [{**c.to_dict(), "valid": valid} for c, valid in zip(answer.citations, result.valid)],
         "confidence": round(answer.confidence, 4), "abstained": answer.abstained,
-        "scores": {**retrieval_scores(q, system, ks), **answer_scores(q, answer)},
+        "scores": {**retrieval_scores(q, system, ks), **answer_scores(result)},
         "timings_ms": {**{k: round(v * 1000, 2) for k, v in answer.timings.items()},
                        **{f"{name}_retrieval": round(result.runs[name].seconds * 1000, 2) for name in SYSTEMS[1:]}},
     }

@@ -56,6 +56,15 @@ def render_tables(metrics: dict[str, Any], ks: Sequence[int]) -> str:
                                       "abstain_answerable", "abstention_auroc")]],
         ),
         "",
+        "Where the gold answers went (answerable questions): in a cited sentence (answer_contains), or lost because "
+        "the system declined, because the sentence holding it was read but not cited, or because no passage the "
+        "answerer read holds it.",
+        "",
+        markdown_table(
+            ["cited", "lost: declined", "lost: read, not cited", "lost: not read"],
+            [[system[key] for key in ("answer_contains", "lost_declined", "lost_not_cited", "lost_not_read")]],
+        ),
+        "",
         "## Latency (ms per question)",
         "",
         markdown_table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.calibrate import THRESHOLDS, calibrate, confidences, fit_logistic
+from eval.calibrate import MAX_ANSWERABLE_DECLINED, THRESHOLDS, calibrate, confidences, cross_validate, fit_logistic, pick_threshold
 from eval.evaluate import Question
 from index.indexer import NewsIndex
 from qa.answering import SIGNALS, AnswerConfig
@@ -61,10 +61,35 @@ def test_calibration_fits_one_weight_per_signal_and_reports_declines(tiny_index:
     answerable = [a for _, a in result.declined.values()]
     assert unanswerable == sorted(unanswerable) and answerable == sorted(answerable)  # a higher bar declines more
     text = result.summary()
-    assert text.startswith(f"confidence_weights = {list(result.weights)}") and "held-out halves" in text
+    assert text.startswith(f"confidence_weights = {list(result.weights)}") and "held out (" in text
+    held = result.held_out
+    assert held is not None and held.folds == 40 and 0.0 <= held.auroc <= 1.0
     AnswerConfig(confidence_weights=result.weights)  # what it prints is what the answerer takes
 
 
 def test_calibration_needs_both_kinds_of_question(tiny_index: NewsIndex) -> None:
     with pytest.raises(ValueError, match="both answerable"):
         calibrate(QAPipeline(tiny_index), QUESTIONS[:5], show_progress=False)
+
+
+def test_threshold_is_the_highest_that_keeps_answerable_declines_within_the_bar() -> None:
+    answerable = np.linspace(0.41, 0.99, 100)  # 7 of them below 0.45, 12 below 0.475
+    threshold = pick_threshold(answerable)
+    assert threshold == 0.45
+    assert np.mean(answerable < threshold) <= MAX_ANSWERABLE_DECLINED
+    higher = THRESHOLDS[THRESHOLDS.index(threshold) + 1]
+    assert np.mean(answerable < higher) > MAX_ANSWERABLE_DECLINED
+
+
+def test_cross_validation_scores_halves_the_fit_never_saw() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.r_[np.ones(60), np.zeros(20)]
+    separable = np.c_[np.r_[rng.normal(1.0, 0.2, 60), rng.normal(0.0, 0.2, 20)]]
+    noise = rng.normal(0.0, 1.0, (80, 1))
+    read = np.ones(80, dtype=bool)
+    good = cross_validate(separable, labels, read, repeats=5)
+    chance = cross_validate(noise, labels, read, repeats=5)
+    assert good is not None and chance is not None and good.folds == chance.folds == 10
+    assert good.auroc > 0.95 and good.unanswerable_declined > 0.9 and good.answerable_declined <= 0.2
+    assert chance.auroc < 0.75
+    assert cross_validate(separable[:61], labels[:61], read[:61]) is None  # one unanswerable question: no halves

@@ -86,11 +86,12 @@ QUESTIONS = [
 
 SYSTEM_KEYS = {"answer_contains", "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable",
                "abstention_auroc", "n_questions", "n_answerable", "retrieval_ms_p50", "retrieval_ms_p95",
-               "answer_ms_p50", "answer_ms_p95"}
+               "answer_ms_p50", "answer_ms_p95", "lost_declined", "lost_not_cited", "lost_not_read"}
 COMMON_KEYS = {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10", "answer_recall@5", "latency_ms_p50",
                "latency_ms_p95"}
 FRACTIONS = {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10", "answer_recall@5", "answer_contains",
-             "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable", "abstention_auroc"}
+             "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable", "abstention_auroc",
+             "lost_declined", "lost_not_cited", "lost_not_read"}
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -133,7 +134,8 @@ def _result(question: Question, ranking: list[str], passages: list[str], abstain
                       for n, s in enumerate(cited, start=1))
     answer = Answer(question.question, question.question, "x", citations, abstained, confidence,
                     timings={"retrieval": 0.002, "answer": 0.003, "total": 0.01})
-    return QuestionResult(question, {"system": run, "bm25": run, "dense": run}, answer, tuple(valid))
+    return QuestionResult(question, {"system": run, "bm25": run, "dense": run}, answer, tuple(valid),
+                          tuple(passages[:2]))  # the answerer read the first two passages
 
 
 def test_score_counts_only_answerable_questions_for_retrieval_and_splits_by_type() -> None:
@@ -162,6 +164,24 @@ def test_score_counts_only_answerable_questions_for_retrieval_and_splits_by_type
     assert unanswerable["abstain_answerable"] is None and unanswerable["abstain_unanswerable"] == 1.0
     assert system["by_type"]["who"]["abstention_auroc"] is None  # no unanswerable question of that type
     assert "answer_contains" not in metrics["bm25"]
+
+
+def test_answers_not_cited_are_traced_to_where_they_were_lost() -> None:
+    def question(qid: str) -> Question:
+        return Question(qid, "how many?", "a", "7.9 percent", "Exports rose 7.9 percent.", "how_many")
+
+    hold, miss = "Exports rose 7.9 percent.", "Imports fell."
+    results = [
+        _result(question("cited"), ["a"], [hold], False, 0.9, [hold], [True]),
+        _result(question("declined"), ["a"], [hold], True, 0.1, [], []),
+        _result(question("not cited"), ["b", "a"], [miss, hold], False, 0.8, [miss], [True]),
+        _result(question("not read"), ["b", "c", "a"], [miss, miss, hold], False, 0.8, [miss], [True]),
+        _result(Question("u", "future?", None, None, None, "unanswerable"), ["a"], [hold], True, 0.1, [], []),
+    ]
+    system = score(results, (1, 5, 10))["system"]
+    assert system["answer_contains"] == 0.25
+    assert (system["lost_declined"], system["lost_not_cited"], system["lost_not_read"]) == (0.25, 0.25, 0.25)
+    assert system["by_type"]["unanswerable"]["lost_declined"] is None  # nothing to lose without a gold answer
 
 
 def test_load_questions_names_file_and_line(tmp_path: Path) -> None:
