@@ -59,6 +59,11 @@ def confidences(weights: np.ndarray, features: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(weights[0] + features @ weights[1:])))
 
 
+def _read_confidences(weights: np.ndarray, features: np.ndarray, read: np.ndarray) -> np.ndarray:
+    """Confidences, 0 for questions declined before any evidence was read (declined at every threshold)."""
+    return np.where(read, confidences(weights, features), 0.0)
+
+
 class HeldOut(NamedTuple):
     """Means over the held-out halves of repeated stratified two-fold cross-validation."""
 
@@ -121,9 +126,9 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l
             if len(set(labels[train & read])) < 2:  # the half's only questions of a kind were declined unread
                 continue
             weights = fit_logistic(features[train & read], labels[train & read], l2)
-            fitted = np.where(read[train], confidences(weights, features[train]), 0.0)
+            fitted = _read_confidences(weights, features[train], read[train])
             threshold = pick_threshold(fitted[labels[train] == 1])
-            scores = np.where(read[test], confidences(weights, features[test]), 0.0)
+            scores = _read_confidences(weights, features[test], read[test])
             auroc = _auroc(scores, labels[test])
             if auroc is not None:  # always, as the split is stratified; None only for a half without a kind
                 aurocs.append(auroc)
@@ -148,7 +153,7 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
     read = np.array([bool(a.signals) for a in answers])
     weights = fit_logistic(features[read], labels[read], l2)
-    scores = np.where(read, confidences(weights, features), 0.0)
+    scores = _read_confidences(weights, features, read)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),

@@ -126,7 +126,7 @@ class ExtractiveAnswerer:
     def __init__(self, index: NewsIndex, config: AnswerConfig | None = None) -> None:
         self.index = index
         self.config = config or AnswerConfig()
-        self._dates: tuple[date, date] | tuple[()] | None = None  # oldest and newest article; () when none is dated
+        self.dates: tuple[date, date] | None = date_range(a.date for a in index.articles.values())  # oldest, newest
 
     def answer(self, question: str, retrieval: RetrievalResult, query_vector: np.ndarray | None = None) -> Answer:
         started = time.perf_counter()
@@ -229,10 +229,8 @@ class ExtractiveAnswerer:
         }
 
     def _names_later_period(self, question: str) -> bool:
-        """Whether the question names a year or period after the newest article (read once from the index)."""
-        if self._dates is None:
-            self._dates = date_range(a.date for a in self.index.articles.values()) or ()
-        return bool(self._dates) and names_later_period(question, self._dates[1])
+        """Whether the question names a year or period after the newest article."""
+        return self.dates is not None and names_later_period(question, self.dates[1])
 
     def confidence(self, signals: dict[str, float]) -> float:
         """Logistic combination of the signals: the probability that the evidence answers the question."""

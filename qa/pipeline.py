@@ -10,7 +10,7 @@ from qa.answering import AnswerConfig, ExtractiveAnswerer
 from qa.conversation import Turn, rewrite
 from qa.models import Answer, Filters
 from qa.retrieval import HybridRetriever, RetrievalConfig
-from qa.temporal import date_filter_for, date_range
+from qa.temporal import date_filter_for
 
 
 class QAPipeline:
@@ -28,7 +28,7 @@ class QAPipeline:
         self.retriever = HybridRetriever(index, retrieval)
         self.answerer = ExtractiveAnswerer(index, answering)
         self.max_question_chars = max_question_chars
-        self.oldest, self.newest = date_range(a.date for a in index.articles.values()) or (None, None)
+        self.oldest, self.newest = self.answerer.dates or (None, None)
 
     def ask(self, question: str, *, history: list[Turn] | None = None, filters: Filters | None = None,
             k: int = 10, use_time: bool = True) -> Answer:
