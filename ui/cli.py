@@ -184,8 +184,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError(f"--k expects comma-separated whole numbers such as 1,3,5,10, got {args.k!r}") from None
     options = EvalOptions(
         out=args.out, index_dir=settings.index_dir, eval_index_root=settings.index_dir.parent / "eval-indexes",
-        cache_dir=settings.cache_dir, model=settings.model, retrieval=settings.retrieval_config(),
-        answering=settings.answer_config(), questions=args.questions, corpus=args.corpus, task=args.task, ks=ks,
+        cache_dir=settings.cache_dir, model=settings.model, precision=settings.precision,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(), questions=args.questions, corpus=args.corpus, task=args.task, ks=ks,
         limit=args.limit, k=settings.k, max_tokens=settings.max_tokens, overlap=settings.overlap,
         max_question_chars=settings.max_question_chars, show_progress=not args.quiet,
     )
@@ -214,8 +214,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmark import BenchOptions, run_benchmark
 
     run_benchmark(BenchOptions(
-        model=settings.model, cache_dir=settings.cache_dir, retrieval=settings.retrieval_config(),
-        answering=settings.answer_config(), max_tokens=settings.max_tokens, overlap=settings.overlap,
+        model=settings.model, precision=settings.precision, cache_dir=settings.cache_dir,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(), max_tokens=settings.max_tokens, overlap=settings.overlap,
         articles=args.articles, queries=args.queries, questions=args.questions, show_progress=not args.quiet,
         query_index=args.query_index,
     ))
@@ -241,7 +241,7 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
     report = run_loadtest(LoadOptions(
         url=args.url, questions=args.questions, clients=args.clients, total=args.total, k=settings.k,
         auth=tuple(settings.auth.split(":", 1)) if settings.auth else None,  # type: ignore[arg-type]
-        index_dir=settings.index_dir if compare else None, model=settings.model,
+        index_dir=settings.index_dir if compare else None, model=settings.model, precision=settings.precision,
         retrieval=settings.retrieval_config(), answering=settings.answer_config(),
         max_question_chars=settings.max_question_chars, threads=args.threads, ingest_command=ingest,
         show_progress=not args.quiet,

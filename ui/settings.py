@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from index.embedding import PACKAGED_MODEL
+from index.embedding import PACKAGED_MODEL, PRECISIONS
 from qa.answering import AnswerConfig
 from qa.retrieval import FusionWeights, RetrievalConfig
 
@@ -27,6 +27,7 @@ class Settings:
     index_dir: Path = Path("data/index")
     cache_dir: Path = Path("data/cache")
     model: str = PACKAGED_MODEL
+    precision: str = "auto"  # encoder passes: "auto" (bfloat16 where the CPU has it natively), "float32", "bfloat16"
     k: int = 10
     candidates: int = 100
     dense_weight: float = FusionWeights.dense  # in the rerank of questions
@@ -59,6 +60,8 @@ class Settings:
             raise ValueError(f"setting max_tokens must be >= 16, got {self.max_tokens!r}")
         if self.time_mode not in ("prefer", "filter"):
             raise ValueError(f"setting time_mode must be 'prefer' or 'filter', got {self.time_mode!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"setting precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.auth and ":" not in self.auth:
             raise ValueError("setting auth must look like 'user:password'")
 

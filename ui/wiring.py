@@ -14,7 +14,7 @@ DEMO_ARTICLES = 3824
 
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.model)
+    return SentenceTransformerEmbedder(settings.model, precision=settings.precision)
 
 
 def open_index(settings: Settings, *, readonly: bool, index_dir: Path | None = None,

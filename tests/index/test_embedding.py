@@ -15,7 +15,9 @@ from index.embedding import (
     Embedder,
     HashEmbedder,
     SentenceTransformerEmbedder,
+    cpu_has_native_bf16,
     packaged_model_path,
+    resolve_precision,
 )
 from index.indexer import IndexConfig
 from index.models import Article
@@ -58,6 +60,38 @@ def test_packaged_model_is_installed_locally() -> None:
     assert (folder / "config.json").exists() or (folder / "modules.json").exists()
     embedder = SentenceTransformerEmbedder()  # the dimension is known without loading the model
     assert (embedder.name, embedder.dim) == (PACKAGED_MODEL, 384)
+
+
+@pytest.mark.parametrize(("requested", "device", "native", "expected"), [
+    ("auto", "cpu", True, "bfloat16"),
+    ("auto", "cpu", False, "float32"),  # emulated bfloat16 is slower than float32
+    ("auto", "cuda", True, "float32"),
+    ("float32", "cpu", True, "float32"),
+    ("bfloat16", "cpu", False, "bfloat16"),  # asked for explicitly: honoured
+])
+def test_precision_auto_picks_bfloat16_only_on_a_cpu_that_has_it(requested: str, device: str, native: bool,
+                                                                expected: str) -> None:
+    assert resolve_precision(requested, device, native) == expected
+
+
+def test_unknown_precision_is_refused_before_the_model_loads() -> None:
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16; got 'fp16'"):
+        SentenceTransformerEmbedder(precision="fp16")
+
+
+@pytest.mark.slow
+def test_bfloat16_vectors_match_float32_ones() -> None:
+    """Indexes built at either precision are interchangeable: the same texts give (nearly) the same vectors."""
+    if not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bfloat16: the product keeps float32 there")
+    texts = ["Vice President Mike Pence cast the tie-breaking vote to confirm Betsy DeVos.",
+             "China's exports rose 7.9 percent in January, customs data showed. " * 12]
+    fast, exact = SentenceTransformerEmbedder(precision="bfloat16"), SentenceTransformerEmbedder(precision="float32")
+    fast_vectors, exact_vectors = fast.encode(texts), exact.encode(texts)
+    assert (fast.precision, exact.precision) == ("bfloat16", "float32")
+    assert fast_vectors.dtype == np.float32
+    assert not np.array_equal(fast_vectors, exact_vectors)  # the bfloat16 pass really ran
+    np.testing.assert_array_less(0.9999, np.sum(fast_vectors * exact_vectors, axis=1))
 
 
 @pytest.mark.slow

@@ -34,6 +34,14 @@ def test_toml_then_environment_then_flags(tmp_path: Path) -> None:
     assert flags.answer_config().threshold == 0.2 and flags.retrieval_config("bm25").mode == "bm25"
 
 
+def test_precision_reaches_the_embedder(tmp_path: Path) -> None:
+    from ui.wiring import make_embedder
+
+    settings = load_settings(write_toml(tmp_path, 'precision = "bfloat16"\n'), environ={"NEWSQA_PRECISION": "float32"})
+    embedder = make_embedder(settings)  # the packaged model's dimension is known without loading it
+    assert (settings.precision, embedder.requested_precision) == ("float32", "float32")
+
+
 def test_top_level_toml_keys_and_index_alias(tmp_path: Path) -> None:
     path = write_toml(tmp_path, 'k = 3\nmodel = "/models/minilm"\n')
     settings = load_settings(path, environ={"NEWSQA_INDEX": str(tmp_path / "ix")})
@@ -61,6 +69,7 @@ def test_config_file_from_environment_and_working_folder(tmp_path: Path, monkeyp
     ({"NEWSQA_AUTH": "nopassword"}, "setting auth must look like 'user:password'"),
     ({"NEWSQA_COMPUTE_THREADS": "-1"}, "setting compute_threads must be >= 0, got -1"),
     ({"NEWSQA_CONCURRENCY": "0"}, "setting concurrency must be >= 1, got 0"),
+    ({"NEWSQA_PRECISION": "fp16"}, "setting precision must be one of auto, float32, bfloat16, got 'fp16'"),
 ])
 def test_bad_environment_values_name_the_setting(environ: dict, message: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,3 +102,12 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().port = 1  # type: ignore[misc]
+
+
+def test_example_file_lists_every_setting_at_its_default() -> None:
+    import tomllib
+    from dataclasses import fields
+
+    example = Path(__file__).parents[2] / "newsqa.example.toml"
+    assert set(tomllib.loads(example.read_text(encoding="utf-8"))["newsqa"]) == {f.name for f in fields(Settings)}
+    assert load_settings(example, environ={}) == Settings()
