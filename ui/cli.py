@@ -185,9 +185,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     options = EvalOptions(
         out=args.out, index_dir=settings.index_dir, eval_index_root=settings.index_dir.parent / "eval-indexes",
         cache_dir=settings.cache_dir, model=settings.model, precision=settings.precision,
-        retrieval=settings.retrieval_config(), answering=settings.answer_config(), questions=args.questions, corpus=args.corpus, task=args.task, ks=ks,
-        limit=args.limit, k=settings.k, max_tokens=settings.max_tokens, overlap=settings.overlap,
-        max_question_chars=settings.max_question_chars, show_progress=not args.quiet,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(), questions=args.questions,
+        corpus=args.corpus, task=args.task, ks=ks, limit=args.limit, k=settings.k, max_tokens=settings.max_tokens,
+        overlap=settings.overlap, max_question_chars=settings.max_question_chars, show_progress=not args.quiet,
     )
     result = run_evaluation(options)
     print(result.table)
@@ -215,9 +215,9 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     run_benchmark(BenchOptions(
         model=settings.model, precision=settings.precision, cache_dir=settings.cache_dir,
-        retrieval=settings.retrieval_config(), answering=settings.answer_config(), max_tokens=settings.max_tokens, overlap=settings.overlap,
-        articles=args.articles, queries=args.queries, questions=args.questions, show_progress=not args.quiet,
-        query_index=args.query_index,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(), max_tokens=settings.max_tokens,
+        overlap=settings.overlap, articles=args.articles, queries=args.queries, questions=args.questions,
+        show_progress=not args.quiet, query_index=args.query_index,
     ))
     return 0
 
