@@ -3,7 +3,8 @@
 Layout of an index folder:
     store.sqlite          articles, sentence offsets, passages and vectors (source of truth)
     vectors-<v>.faiss     FAISS index of passage vectors, as of store version <v>
-    bm25-<v>/             BM25 arrays and vocabulary (bm25s format, JSON + .npy)
+    bm25-<v>/             BM25 over passages: arrays and vocabulary (bm25s format, JSON + .npy)
+    bm25-articles-<v>/    BM25 over whole articles (headline + text), same format
     manifest.json         model, dimension, tokenizer, chunking, counts, and the files above
     write.lock            held by the one process writing
 
@@ -184,6 +185,7 @@ class NewsIndex:
         self.chunker = Chunker(config.max_tokens, config.overlap, config.encoding)
         self.vectors = VectorIndex(config.dim)
         self.bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])
+        self.article_bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])  # row i: i-th of `articles`
         self.passages: list[PassageRef] = []
         self.articles: dict[str, ArticleInfo] = {}
         self._row_of: dict[int, int] = {}
@@ -223,7 +225,8 @@ class NewsIndex:
         index = cls(folder, _open_store(store_path, readonly), stored, embedder, readonly)
         with index.store.snapshot():
             version = index.store.version
-            if manifest["store_version"] == version:
+            # A manifest of an earlier version without the article BM25 counts as stale: rebuilt below.
+            if manifest["store_version"] == version and "bm25_articles" in manifest["files"]:
                 index._verify_store(manifest)
                 index._load_tables()
                 index._load_derived(manifest)
@@ -319,14 +322,16 @@ class NewsIndex:
         files = manifest["files"]
         vectors_path = self.folder / files["vectors"]
         bm25_path = self.folder / files["bm25"]
+        article_bm25_path = self.folder / files["bm25_articles"]
         repair = f"rebuild it with `newsqa check --repair --index {self.folder}`"
         if not vectors_path.exists() or vectors_path.stat().st_size != files["vectors_bytes"]:
             size = vectors_path.stat().st_size if vectors_path.exists() else "missing"
             raise IndexCorruptError(
                 f"{vectors_path} is damaged (size {size}, manifest says {files['vectors_bytes']} bytes); {repair}"
             )
-        if not bm25_path.is_dir():
-            raise IndexCorruptError(f"{bm25_path} is missing; {repair}")
+        for folder in (bm25_path, article_bm25_path):
+            if not folder.is_dir():
+                raise IndexCorruptError(f"{folder} is missing; {repair}")
         for name, digest in files.get("sha256", {}).items():  # absent in manifests of older indexes
             path = self.folder / name
             if not path.is_file() or _sha256(path) != digest:
@@ -338,13 +343,19 @@ class NewsIndex:
             raise IndexCorruptError(f"{vectors_path} cannot be read ({exc}); {repair}") from exc
         try:
             self.bm25 = BM25Index.load(bm25_path)
+            self.article_bm25 = BM25Index.load(article_bm25_path)
         except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"{bm25_path} cannot be read ({exc}); {repair}") from exc
+            raise IndexCorruptError(f"{bm25_path} or {article_bm25_path} cannot be read ({exc}); {repair}") from exc
         expected = len(self.passages)
         if len(self.vectors) != expected or self.bm25.n_docs != expected:
             raise IndexCorruptError(
                 f"{self.folder}: store has {expected} passages but {vectors_path.name} has {len(self.vectors)} "
                 f"and {bm25_path.name} has {self.bm25.n_docs}; {repair}"
+            )
+        if self.article_bm25.n_docs != len(self.articles):
+            raise IndexCorruptError(
+                f"{self.folder}: store has {len(self.articles)} articles but {article_bm25_path.name} has "
+                f"{self.article_bm25.n_docs}; {repair}"
             )
 
     def _rebuild_derived(self, show_progress: bool) -> None:
@@ -355,13 +366,19 @@ class NewsIndex:
         self._rebuild_bm25(show_progress)
 
     def _rebuild_bm25(self, show_progress: bool) -> None:
+        """BM25 over the passages, and over whole articles (a headline asks which story, not which paragraph)."""
         token_lists = []
+        article_tokens: dict[str, list[str]] = {}
         cache: dict[str, Article] = {}
         for ref in tqdm(self.passages, desc="BM25 index", unit="passage", disable=not show_progress, leave=False):
             article = cache.get(ref.doc_id) or self.store.article(ref.doc_id)
+            if ref.doc_id not in cache:
+                article_tokens[ref.doc_id] = tokenize(self._index_text(article.title, article.text))
             cache = {ref.doc_id: article}
             token_lists.append(tokenize(self._index_text(article.title, article.text[ref.start : ref.end])))
         self.bm25 = BM25Index.build(np.array([p.passage_id for p in self.passages], dtype=np.int64), token_lists)
+        self.article_bm25 = BM25Index.build(np.arange(len(self.articles), dtype=np.int64),
+                                            [article_tokens.get(doc_id, []) for doc_id in self.articles])
 
     def _index_text(self, title: str, passage_text: str) -> str:
         """The text embedded and BM25-indexed for a passage: its headline (if configured) then the passage."""
@@ -370,16 +387,19 @@ class NewsIndex:
     def _persist_derived(self) -> None:
         """Write vectors, BM25 and then the manifest (the commit point); remove older files."""
         version = self._version
-        vectors_name, bm25_name = f"vectors-{version}.faiss", f"bm25-{version}"
+        vectors_name = f"vectors-{version}.faiss"
+        bm25_name, article_bm25_name = f"bm25-{version}", f"bm25-articles-{version}"
         self.vectors.save(self.folder / (vectors_name + ".tmp"))
         os.replace(self.folder / (vectors_name + ".tmp"), self.folder / vectors_name)
-        bm25_tmp = self.folder / (bm25_name + ".tmp")
-        shutil.rmtree(bm25_tmp, ignore_errors=True)
-        self.bm25.save(bm25_tmp)
-        shutil.rmtree(self.folder / bm25_name, ignore_errors=True)
-        os.replace(bm25_tmp, self.folder / bm25_name)
+        derived = [vectors_name]
+        for name, bm25 in ((bm25_name, self.bm25), (article_bm25_name, self.article_bm25)):
+            tmp = self.folder / (name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            bm25.save(tmp)
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+            os.replace(tmp, self.folder / name)
+            derived += sorted(f"{name}/{p.name}" for p in (self.folder / name).iterdir())
         counts = self.store.counts()
-        derived = [vectors_name] + sorted(f"{bm25_name}/{p.name}" for p in (self.folder / bm25_name).iterdir())
         manifest = {
             "format_version": FORMAT_VERSION,
             "config": asdict(self.config),
@@ -391,6 +411,7 @@ class NewsIndex:
                 "vectors": vectors_name,
                 "vectors_bytes": (self.folder / vectors_name).stat().st_size,
                 "bm25": bm25_name,
+                "bm25_articles": article_bm25_name,
                 "sha256": {name: _sha256(self.folder / name) for name in derived},
             },
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -400,7 +421,7 @@ class NewsIndex:
 
     def _remove_unreferenced(self, manifest: dict) -> None:
         """Under the write lock: delete derived files the manifest does not name (left by a writer that died)."""
-        keep = (manifest["files"]["vectors"], manifest["files"]["bm25"])
+        keep = (manifest["files"]["vectors"], manifest["files"]["bm25"], manifest["files"].get("bm25_articles"))
         for stale in self.folder.iterdir():
             if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in keep:
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
@@ -530,8 +551,10 @@ class NewsIndex:
         passage_ids = {p.passage_id for p in self.passages}
         if ids != passage_ids:
             problems.append(f"{len(passage_ids - ids)} passages without a vector, {len(ids - passage_ids)} vectors without a passage")
-        if set(self.bm25.passage_ids.tolist()) != passage_ids:
+        if set(self.bm25.ids.tolist()) != passage_ids:
             problems.append("BM25 rows do not match the stored passages")
+        if self.article_bm25.n_docs != len(self.articles):
+            problems.append(f"article BM25 has {self.article_bm25.n_docs} rows for {len(self.articles)} articles")
         orphans = {p.doc_id for p in self.passages} - set(self.articles)
         if orphans:
             problems.append(f"{len(orphans)} articles referenced by passages are missing")

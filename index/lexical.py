@@ -36,35 +36,36 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25Index:
-    """BM25 (Lucene variant) over passages, stored as bm25s arrays + JSON; never pickled.
+    """BM25 (Lucene variant) over passages or whole articles, stored as bm25s arrays + JSON; never pickled.
 
-    Rows are positions 0..n-1; `passage_ids[row]` maps a row back to the store's passage id.
+    Rows are positions 0..n-1; `ids[row]` maps a row back to what it indexes (a passage id, or an
+    article's position in the index's article table).
     """
 
-    def __init__(self, model: bm25s.BM25, passage_ids: np.ndarray, doc_freq: dict[str, int]) -> None:
+    def __init__(self, model: bm25s.BM25, ids: np.ndarray, doc_freq: dict[str, int]) -> None:
         self._model = model
-        self.passage_ids = passage_ids
+        self.ids = ids
         self.doc_freq = doc_freq
-        self.n_docs = len(passage_ids)
+        self.n_docs = len(ids)
 
     @classmethod
-    def build(cls, passage_ids: np.ndarray, token_lists: list[list[str]], show_progress: bool = False) -> BM25Index:
+    def build(cls, ids: np.ndarray, token_lists: list[list[str]], show_progress: bool = False) -> BM25Index:
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
         doc_freq: Counter[str] = Counter()
         for tokens in token_lists:
             doc_freq.update(set(tokens))
         if token_lists:
-            # bm25s needs at least one token per document; an empty passage gets a placeholder.
+            # bm25s needs at least one token per document; an empty one gets a placeholder.
             model.index([tokens or ["\u2400"] for tokens in token_lists], show_progress=show_progress)
-        return cls(model, np.asarray(passage_ids, dtype=np.int64), dict(doc_freq))
+        return cls(model, np.asarray(ids, dtype=np.int64), dict(doc_freq))
 
     def idf(self, term: str) -> float:
-        """Lucene BM25 idf of a term (0 for a term no passage holds)."""
+        """Lucene BM25 idf of a term (0 for a term no row holds)."""
         df = self.doc_freq.get(term, 0)
         return float(np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))) if df else 0.0
 
     def rows_with(self, term: str) -> np.ndarray:
-        """Rows (passages) whose indexed text holds `term`: the term's posting list."""
+        """Rows whose indexed text holds `term`: the term's posting list."""
         term_id = self._model.vocab_dict.get(term) if self.n_docs and term in self.doc_freq else None
         if term_id is None:
             return np.zeros(0, dtype=np.int64)
@@ -83,12 +84,12 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         if self.n_docs:
             self._model.save(str(folder), show_progress=False)
-        np.save(folder / "passage_ids.npy", self.passage_ids, allow_pickle=False)
+        np.save(folder / "ids.npy", self.ids, allow_pickle=False)
         (folder / "doc_freq.json").write_text(json.dumps(self.doc_freq), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        passage_ids = np.load(folder / "passage_ids.npy", allow_pickle=False)
+        ids = np.load(folder / "ids.npy", allow_pickle=False)
         doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
-        model = bm25s.BM25.load(str(folder)) if len(passage_ids) else bm25s.BM25(method="lucene")
-        return cls(model, passage_ids, doc_freq)
+        model = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25(method="lucene")
+        return cls(model, ids, doc_freq)

@@ -63,6 +63,10 @@ def _bm25(folder: Path) -> Path:
     return folder / _manifest(folder)["files"]["bm25"]
 
 
+def _article_bm25(folder: Path) -> Path:
+    return folder / _manifest(folder)["files"]["bm25_articles"]
+
+
 def _rewrite(path: Path, change: Callable[[bytearray], None]) -> None:
     data = bytearray(path.read_bytes())
     change(data)
@@ -170,7 +174,9 @@ CASES = [
     Case("bm25-folder-missing", _bm25, _remove, True),
     Case("bm25-array-changed", lambda f: _bm25(f) / "data.csc.index.npy", _flip_tail, True),
     Case("bm25-vocabulary-garbage", lambda f: _bm25(f) / "vocab.index.json", _other_size_garbage, True),
-    Case("bm25-ids-missing", lambda f: _bm25(f) / "passage_ids.npy", _remove, True),
+    Case("bm25-ids-missing", lambda f: _bm25(f) / "ids.npy", _remove, True),
+    Case("article-bm25-folder-missing", _article_bm25, _remove, True),
+    Case("article-bm25-array-changed", lambda f: _article_bm25(f) / "data.csc.index.npy", _flip_tail, True),
     Case("manifest-missing", lambda f: f / MANIFEST_FILE, _remove, True),
     Case("manifest-invalid-json", lambda f: f / MANIFEST_FILE, _manifest_invalid_json, True),
     Case("manifest-wrong-shape", lambda f: f / MANIFEST_FILE, _manifest_wrong_shape, True),

@@ -214,7 +214,8 @@ def _assert_consistent(index: NewsIndex) -> None:
     manifest = json.loads((index.folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["counts"] == index.store.counts()
     derived = {p.name for p in index.folder.iterdir() if p.name.startswith(("vectors-", "bm25-"))}
-    assert derived == {manifest["files"]["vectors"], manifest["files"]["bm25"]}, "left-over derived files"
+    files = manifest["files"]
+    assert derived == {files["vectors"], files["bm25"], files["bm25_articles"]}, "left-over derived files"
 
 
 @pytest.mark.parametrize("kill", KILL_PLAN, ids=str)

@@ -48,7 +48,7 @@ def state(index: NewsIndex) -> dict:
         "counts": index.store.counts(),
         "passages": list(index.passages),
         "vector_ids": sorted(index.vectors.ids().tolist()),
-        "bm25_ids": index.bm25.passage_ids.tolist(),
+        "bm25_ids": index.bm25.ids.tolist(),
     }
 
 
@@ -123,7 +123,7 @@ def test_same_id_with_new_text_replaces_the_old_version(tmp_path: Path, tiny_art
     assert index.store.article("a3").text == updated.text
     ids_now = {p.passage_id for p in index.passages}
     assert not old_ids & ids_now and not old_ids & set(index.vectors.ids().tolist())
-    assert not old_ids & set(index.bm25.passage_ids.tolist())
+    assert not old_ids & set(index.bm25.ids.tolist())
     assert index.store.counts()["articles"] == 6
     assert bm25_top(index, "electricity restored") == "a3"
     assert index.check() == []
@@ -159,7 +159,7 @@ def test_delete_removes_article_sentences_passages_vectors_and_bm25_rows(tiny_in
     assert "a2" not in tiny_index.articles
     assert not gone & {p.passage_id for p in tiny_index.passages}
     assert not gone & set(tiny_index.vectors.ids().tolist())
-    assert not gone & set(tiny_index.bm25.passage_ids.tolist())
+    assert not gone & set(tiny_index.bm25.ids.tolist())
     assert not tiny_index.bm25.scores(tokenize("al-Mayadin kilometers")).any()
     assert "a2" not in dense_top(tiny_index, "Syrian army al-Mayadin kilometers", k=10)
     assert tiny_index.check() == []
@@ -192,9 +192,50 @@ def test_manifest_records_model_tokenizer_chunking_and_counts(tiny_index: NewsIn
     assert manifest["store_version"] == tiny_index.store.version
     files = manifest["files"]
     assert (tiny_index.folder / files["vectors"]).stat().st_size == files["vectors_bytes"]
-    assert (tiny_index.folder / files["bm25"]).is_dir()
+    assert (tiny_index.folder / files["bm25"]).is_dir() and (tiny_index.folder / files["bm25_articles"]).is_dir()
     leftovers = [p.name for p in tiny_index.folder.iterdir() if p.name.startswith(("vectors-", "bm25-"))]
-    assert sorted(leftovers) == sorted([files["vectors"], files["bm25"]])  # older versions cleaned up
+    assert sorted(leftovers) == sorted([files["vectors"], files["bm25"], files["bm25_articles"]])  # older versions cleaned up
+
+
+def test_article_bm25_indexes_each_whole_article_and_follows_deletes(tmp_path: Path) -> None:
+    long = Article("long", "Dam crisis", "Engineers inspected the Oroville dam on Monday. The work went on all day "
+                   "and long into the night, under floodlights brought up from the valley. Crews watched the water "
+                   "rise along the concrete walls while rain kept falling on the hills above the lake. Later the "
+                   "spillway cracked and evacuation orders went out.", date="2017-02-13", source="X")
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    index.add([long, *EXTRA], show_progress=False)
+    rows = {doc_id: row for row, doc_id in enumerate(index.articles)}
+    assert index.article_bm25.n_docs == len(index.articles) == 3
+    # one document per article (headline + text): words of different passages meet in the article's row
+    assert not set(index.bm25.rows_with("orovill")) & set(index.bm25.rows_with("evacu"))
+    assert set(index.article_bm25.rows_with("orovill")) & set(index.article_bm25.rows_with("evacu")) == {rows["long"]}
+    assert index.article_bm25.rows_with("crisi").tolist() == [rows["long"]]  # the headline counts
+    assert int(np.argmax(index.article_bm25.scores(["orovill", "evacu"]))) == rows["long"]
+
+    index.delete(["long"])
+    reopened = NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True)
+    assert reopened.article_bm25.n_docs == len(reopened.articles) == 2
+    assert reopened.article_bm25.rows_with("orovill").size == 0
+    assert reopened.check() == []
+
+
+def test_index_of_an_earlier_version_gets_its_article_bm25_on_open(tmp_path: Path,
+                                                                   tiny_articles: list[Article]) -> None:
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    index.add(tiny_articles, show_progress=False)
+    expected = index.article_bm25.scores(["storm"]).tolist()
+    index.close()
+    manifest_path = tmp_path / "ix" / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["files"]["bm25_articles"]  # as written before whole-article BM25 existed
+    manifest_path.write_text(json.dumps(manifest))
+
+    readonly = NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True)
+    assert readonly.article_bm25.scores(["storm"]).tolist() == expected  # built in memory, nothing written
+    assert "bm25_articles" not in json.loads(manifest_path.read_text())["files"]
+    writable = NewsIndex.open(tmp_path / "ix", HashEmbedder(64))
+    assert "bm25_articles" in json.loads(manifest_path.read_text())["files"]
+    assert writable.check() == []
 
 
 def test_reopen_with_another_model_is_refused(tiny_index: NewsIndex) -> None:

@@ -59,7 +59,7 @@ def test_save_and_load_round_trip_without_pickle(tmp_path: Path) -> None:
     for npy in folder.glob("*.npy"):
         np.load(npy, allow_pickle=False)  # would raise on an object (pickled) array
     loaded = BM25Index.load(folder)
-    np.testing.assert_array_equal(loaded.passage_ids, bm25.passage_ids)
+    np.testing.assert_array_equal(loaded.ids, bm25.ids)
     assert loaded.doc_freq == bm25.doc_freq
     query = tokenize("Pence vote DeVos storm")
     np.testing.assert_allclose(loaded.scores(query), bm25.scores(query), rtol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,32 @@ def test_a_headline_finds_the_story_and_its_lead_where_a_question_finds_the_full
     question = retriever.retrieve("How did the storm flood the coast?", k=10)
     assert (question.hits[0].doc_id, question.hits[0].start) == ("story", story.index("The storm flooding"))
     assert docs(question)[2] == "other"  # a passage is judged on its own evidence
+
+
+def test_a_headline_prefers_the_article_whose_whole_text_tells_its_story(tmp_path: Path) -> None:
+    """Whole-article BM25: the headline's words spread over one article's paragraphs outweigh one passage
+    of another article that names them all in passing."""
+    spread = ("Engineers met early on Monday. The work went on all day long. They inspected the Oroville dam "
+              "closely. Oroville had seen rain for weeks, and Oroville residents worried. The spillway cracked under "
+              "the water. The spillway was closed, then the spillway wall failed. Evacuation orders went out at dusk. "
+              "The evacuation took hours, and a second evacuation followed.")
+    passing = ("Officials in the north met on Monday. They spoke of Oroville, a spillway and an evacuation drill. "
+               "The meeting ran late into the night. Reporters waited outside the hall. Nobody took questions "
+               "afterwards. The officials left by car. Rain fell on the hall all evening. The roads were quiet. "
+               "Shops closed early. The night was cold.")
+    embedder = TopicEmbedder()  # no topic words: every passage is the same vector, so only lexical evidence differs
+    index = NewsIndex.open(tmp_path / "ix", embedder, config=IndexConfig(
+        model=embedder.name, dim=embedder.dim, max_tokens=16, title_in_index=False))
+    index.add([Article("spread", "", spread, "2017-02-01", "X"), Article("passing", "", passing, "2017-02-02", "Y")],
+              show_progress=False)
+    config = RetrievalConfig()
+    without = replace(config, statement=replace(config.statement, article_bm25=0.0))
+
+    assert config.statement.article_bm25 > 0
+    assert docs(HybridRetriever(index, without).retrieve("Oroville spillway evacuation"))[0] == "passing"
+    assert docs(HybridRetriever(index, config).retrieve("Oroville spillway evacuation"))[0] == "spread"
+    # questions keep to passage evidence: the signal is for headlines and keywords only
+    assert config.question.article_bm25 == 0.0
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
