@@ -4,7 +4,7 @@ Layout of an index folder:
     store.sqlite          articles, sentence offsets, passages and vectors (source of truth)
     vectors-<v>.faiss     FAISS index of passage vectors, as of store version <v>
     bm25-<v>/             BM25 over passages: arrays and vocabulary (bm25s format, JSON + .npy)
-    bm25-articles-<v>/    BM25 over whole articles (headline + text), same format
+    bm25-articles-<v>/    BM25 over whole articles (headline, if indexed, + text), same format
     manifest.json         model, dimension, tokenizer, chunking, counts, and the files above
     write.lock            held by the one process writing
 
@@ -46,7 +46,7 @@ from index.sentences import split_sentences
 from index.store import DocumentStore, StoreError
 from index.vectors import VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: whole-article BM25 (an index of format 1 gets it on open)
 STORE_FILE = "store.sqlite"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "write.lock"
@@ -185,7 +185,7 @@ class NewsIndex:
         self.chunker = Chunker(config.max_tokens, config.overlap, config.encoding)
         self.vectors = VectorIndex(config.dim)
         self.bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])
-        self.article_bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])  # row i: i-th of `articles`
+        self.article_bm25 = BM25Index.build(np.zeros(0, dtype=str), [])  # rows in the order of `articles`
         self.passages: list[PassageRef] = []
         self.articles: dict[str, ArticleInfo] = {}
         self._row_of: dict[int, int] = {}
@@ -216,6 +216,9 @@ class NewsIndex:
         if not store_path.exists():  # never create an empty store under a manifest: that would lose the index
             raise IndexCorruptError(_missing_store(folder))
         manifest = _read_manifest(manifest_path)
+        if manifest.get("format_version", 1) > FORMAT_VERSION:
+            raise ValueError(f"index {folder} was written by a newer newsqa (index format {manifest['format_version']}, "
+                             f"this one reads up to {FORMAT_VERSION}); upgrade newsqa to open it")
         stored = IndexConfig(**manifest["config"])
         if embedder is not None and (embedder.name, embedder.dim) != (stored.model, stored.dim):
             raise ValueError(
@@ -225,9 +228,10 @@ class NewsIndex:
         index = cls(folder, _open_store(store_path, readonly), stored, embedder, readonly)
         with index.store.snapshot():
             version = index.store.version
-            # A manifest of an earlier version without the article BM25 counts as stale: rebuilt below.
-            if manifest["store_version"] == version and "bm25_articles" in manifest["files"]:
+            if manifest["store_version"] == version:
                 index._verify_store(manifest)
+            # Format 1 had no article BM25: its derived files count as stale and are rebuilt below.
+            if manifest["store_version"] == version and "bm25_articles" in manifest["files"]:
                 index._load_tables()
                 index._load_derived(manifest)
                 index._version = version
@@ -303,7 +307,8 @@ class NewsIndex:
 
     def _derived_stale(self) -> bool:
         try:
-            return _read_manifest(self.folder / MANIFEST_FILE)["store_version"] != self._version
+            manifest = _read_manifest(self.folder / MANIFEST_FILE)
+            return manifest["store_version"] != self._version or "bm25_articles" not in manifest["files"]
         except IndexCorruptError:
             return True
 
@@ -341,21 +346,21 @@ class NewsIndex:
             self.vectors = VectorIndex.load(vectors_path, self.config.dim)
         except (RuntimeError, ValueError) as exc:
             raise IndexCorruptError(f"{vectors_path} cannot be read ({exc}); {repair}") from exc
-        try:
-            self.bm25 = BM25Index.load(bm25_path)
-            self.article_bm25 = BM25Index.load(article_bm25_path)
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"{bm25_path} or {article_bm25_path} cannot be read ({exc}); {repair}") from exc
+        for name, path in (("bm25", bm25_path), ("article_bm25", article_bm25_path)):
+            try:
+                setattr(self, name, BM25Index.load(path))
+            except (OSError, ValueError, KeyError) as exc:
+                raise IndexCorruptError(f"{path} cannot be read ({exc}); {repair}") from exc
         expected = len(self.passages)
         if len(self.vectors) != expected or self.bm25.n_docs != expected:
             raise IndexCorruptError(
                 f"{self.folder}: store has {expected} passages but {vectors_path.name} has {len(self.vectors)} "
                 f"and {bm25_path.name} has {self.bm25.n_docs}; {repair}"
             )
-        if self.article_bm25.n_docs != len(self.articles):
+        if self.article_bm25.ids.tolist() != list(self.articles):
             raise IndexCorruptError(
-                f"{self.folder}: store has {len(self.articles)} articles but {article_bm25_path.name} has "
-                f"{self.article_bm25.n_docs}; {repair}"
+                f"{self.folder}: {article_bm25_path.name} does not hold the store's {len(self.articles)} articles in "
+                f"their order ({self.article_bm25.n_docs} rows); {repair}"
             )
 
     def _rebuild_derived(self, show_progress: bool) -> None:
@@ -366,7 +371,10 @@ class NewsIndex:
         self._rebuild_bm25(show_progress)
 
     def _rebuild_bm25(self, show_progress: bool) -> None:
-        """BM25 over the passages, and over whole articles (a headline asks which story, not which paragraph)."""
+        """BM25 over the passages, and over whole articles (a headline asks which story, not which paragraph).
+
+        Article rows follow `articles` (the store's insertion order) and carry their ids, checked on open.
+        """
         token_lists = []
         article_tokens: dict[str, list[str]] = {}
         cache: dict[str, Article] = {}
@@ -377,7 +385,7 @@ class NewsIndex:
             cache = {ref.doc_id: article}
             token_lists.append(tokenize(self._index_text(article.title, article.text[ref.start : ref.end])))
         self.bm25 = BM25Index.build(np.array([p.passage_id for p in self.passages], dtype=np.int64), token_lists)
-        self.article_bm25 = BM25Index.build(np.arange(len(self.articles), dtype=np.int64),
+        self.article_bm25 = BM25Index.build(np.array(list(self.articles), dtype=str),
                                             [article_tokens.get(doc_id, []) for doc_id in self.articles])
 
     def _index_text(self, title: str, passage_text: str) -> str:
@@ -553,8 +561,8 @@ class NewsIndex:
             problems.append(f"{len(passage_ids - ids)} passages without a vector, {len(ids - passage_ids)} vectors without a passage")
         if set(self.bm25.ids.tolist()) != passage_ids:
             problems.append("BM25 rows do not match the stored passages")
-        if self.article_bm25.n_docs != len(self.articles):
-            problems.append(f"article BM25 has {self.article_bm25.n_docs} rows for {len(self.articles)} articles")
+        if self.article_bm25.ids.tolist() != list(self.articles):
+            problems.append("article BM25 rows do not match the stored articles")
         orphans = {p.doc_id for p in self.passages} - set(self.articles)
         if orphans:
             problems.append(f"{len(orphans)} articles referenced by passages are missing")
@@ -625,6 +633,8 @@ def _read_manifest(path: Path) -> dict:
         IndexConfig(**manifest["config"])
         files = manifest["files"]
         if not (isinstance(files["vectors"], str) and isinstance(files["bm25"], str)
+                and isinstance(files.get("bm25_articles", ""), str)
+                and isinstance(manifest.get("format_version", 1), int)
                 and isinstance(files["vectors_bytes"], int) and isinstance(manifest["store_version"], int)):
             raise ValueError("unexpected field types")
         return manifest

@@ -38,8 +38,7 @@ def tokenize(text: str) -> list[str]:
 class BM25Index:
     """BM25 (Lucene variant) over passages or whole articles, stored as bm25s arrays + JSON; never pickled.
 
-    Rows are positions 0..n-1; `ids[row]` maps a row back to what it indexes (a passage id, or an
-    article's position in the index's article table).
+    Rows are positions 0..n-1; `ids[row]` names what the row indexes (a passage id, or an article's id).
     """
 
     def __init__(self, model: bm25s.BM25, ids: np.ndarray, doc_freq: dict[str, int]) -> None:
@@ -57,7 +56,7 @@ class BM25Index:
         if token_lists:
             # bm25s needs at least one token per document; an empty one gets a placeholder.
             model.index([tokens or ["\u2400"] for tokens in token_lists], show_progress=show_progress)
-        return cls(model, np.asarray(ids, dtype=np.int64), dict(doc_freq))
+        return cls(model, np.asarray(ids), dict(doc_freq))
 
     def idf(self, term: str) -> float:
         """Lucene BM25 idf of a term (0 for a term no row holds)."""

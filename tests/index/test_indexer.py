@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -205,7 +206,7 @@ def test_article_bm25_indexes_each_whole_article_and_follows_deletes(tmp_path: P
     index = open_index(tmp_path / "ix", HashEmbedder(64))
     index.add([long, *EXTRA], show_progress=False)
     rows = {doc_id: row for row, doc_id in enumerate(index.articles)}
-    assert index.article_bm25.n_docs == len(index.articles) == 3
+    assert index.article_bm25.ids.tolist() == list(index.articles) == ["long", "b1", "b2"]
     # one document per article (headline + text): words of different passages meet in the article's row
     assert not set(index.bm25.rows_with("orovill")) & set(index.bm25.rows_with("evacu"))
     assert set(index.article_bm25.rows_with("orovill")) & set(index.article_bm25.rows_with("evacu")) == {rows["long"]}
@@ -214,28 +215,92 @@ def test_article_bm25_indexes_each_whole_article_and_follows_deletes(tmp_path: P
 
     index.delete(["long"])
     reopened = NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True)
-    assert reopened.article_bm25.n_docs == len(reopened.articles) == 2
+    assert reopened.article_bm25.ids.tolist() == list(reopened.articles) == ["b1", "b2"]
     assert reopened.article_bm25.rows_with("orovill").size == 0
     assert reopened.check() == []
 
 
-def test_index_of_an_earlier_version_gets_its_article_bm25_on_open(tmp_path: Path,
-                                                                   tiny_articles: list[Article]) -> None:
+def test_article_bm25_rows_stay_with_their_articles_through_replacements_deletes_and_reopening(tmp_path: Path) -> None:
+    def article(doc_id: str, marker: str) -> Article:
+        return Article(doc_id, f"Report {doc_id}", f"The {marker} was seen on Monday. Officials said little more.",
+                       date="2017-02-01", source="X")
+
+    def assert_aligned(index: NewsIndex, markers: dict[str, str]) -> None:
+        assert index.article_bm25.ids.tolist() == list(index.articles) and index.check() == []
+        for row, doc_id in enumerate(index.articles):
+            assert index.article_bm25.rows_with(tokenize(markers[doc_id])[0]).tolist() == [row], doc_id
+
+    markers = {"a": "kumquat", "b": "wombat", "c": "zeppelin", "d": "quokka"}
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    index.add([article(d, m) for d, m in markers.items()], batch_articles=2, show_progress=False)
+    assert_aligned(index, markers)
+    markers["b"] = "platypus"  # same id, new text: replaces the old version
+    index.add([article("b", "platypus"), article("e", "narwhal")], show_progress=False)
+    markers["e"] = "narwhal"
+    index.delete(["a"])
+    del markers["a"]
+    assert_aligned(index, markers)
+    assert index.article_bm25.rows_with("wombat").size == 0
+    assert_aligned(NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True), markers)
+
+
+def _as_format_1(folder: Path) -> None:
+    """Rewrite an index folder as format 1 left it: no article BM25, the passage BM25's ids in passage_ids.npy."""
+    manifest_path = folder / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    files = manifest["files"]
+    shutil.rmtree(folder / files.pop("bm25_articles"))
+    (folder / files["bm25"] / "ids.npy").rename(folder / files["bm25"] / "passage_ids.npy")
+    files["sha256"] = {name.replace("/ids.npy", "/passage_ids.npy"): digest for name, digest in files["sha256"].items()
+                       if not name.startswith("bm25-articles-")}
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_index_of_format_1_gets_its_article_bm25_on_open(tmp_path: Path, tiny_articles: list[Article]) -> None:
     index = open_index(tmp_path / "ix", HashEmbedder(64))
     index.add(tiny_articles, show_progress=False)
     expected = index.article_bm25.scores(["storm"]).tolist()
     index.close()
+    _as_format_1(tmp_path / "ix")
     manifest_path = tmp_path / "ix" / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text())
-    del manifest["files"]["bm25_articles"]  # as written before whole-article BM25 existed
-    manifest_path.write_text(json.dumps(manifest))
+    old_manifest = manifest_path.read_text()
 
     readonly = NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True)
     assert readonly.article_bm25.scores(["storm"]).tolist() == expected  # built in memory, nothing written
-    assert "bm25_articles" not in json.loads(manifest_path.read_text())["files"]
+    assert manifest_path.read_text() == old_manifest
+    assert not list((tmp_path / "ix").glob("bm25-articles-*"))
     writable = NewsIndex.open(tmp_path / "ix", HashEmbedder(64))
-    assert "bm25_articles" in json.loads(manifest_path.read_text())["files"]
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["format_version"] == 2 and (tmp_path / "ix" / manifest["files"]["bm25_articles"]).is_dir()
     assert writable.check() == []
+
+
+def test_damaged_store_of_a_format_1_index_is_refused_not_upgraded(tmp_path: Path,
+                                                                   tiny_articles: list[Article]) -> None:
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    index.add(tiny_articles, show_progress=False)
+    index.close()
+    _as_format_1(tmp_path / "ix")
+    store = tmp_path / "ix" / "store.sqlite"
+    data = bytearray(store.read_bytes())
+    at = data.find(b"tie-breaking vote")
+    data[at : at + 5] = b"XXXXX"  # text changed in place: SQLite's own check cannot see it
+    store.write_bytes(bytes(data))
+    for readonly in (True, False):
+        with pytest.raises(IndexCorruptError, match="re-run `newsqa ingest`"):
+            NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=readonly)
+
+
+def test_index_of_a_newer_format_or_a_mistyped_manifest_is_refused(tiny_index: NewsIndex) -> None:
+    manifest_path = tiny_index.folder / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "format_version": 3}))
+    with pytest.raises(ValueError, match=r"written by a newer newsqa \(index format 3, this one reads up to 2\)"):
+        NewsIndex.open(tiny_index.folder, HashEmbedder(64), readonly=True)
+    manifest_path.write_text(json.dumps({**manifest, "files": {**manifest["files"], "bm25_articles": 7}}))
+    with pytest.raises(IndexCorruptError, match="unexpected field types"):
+        NewsIndex.open(tiny_index.folder, HashEmbedder(64), readonly=True)
 
 
 def test_reopen_with_another_model_is_refused(tiny_index: NewsIndex) -> None:
