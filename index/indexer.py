@@ -230,8 +230,7 @@ class NewsIndex:
             version = index.store.version
             if manifest["store_version"] == version:
                 index._verify_store(manifest)
-            # Format 1 had no article BM25: its derived files count as stale and are rebuilt below.
-            if manifest["store_version"] == version and "bm25_articles" in manifest["files"]:
+            if _derived_current(manifest, version):
                 index._load_tables()
                 index._load_derived(manifest)
                 index._version = version
@@ -307,8 +306,7 @@ class NewsIndex:
 
     def _derived_stale(self) -> bool:
         try:
-            manifest = _read_manifest(self.folder / MANIFEST_FILE)
-            return manifest["store_version"] != self._version or "bm25_articles" not in manifest["files"]
+            return not _derived_current(_read_manifest(self.folder / MANIFEST_FILE), self._version)
         except IndexCorruptError:
             return True
 
@@ -346,11 +344,8 @@ class NewsIndex:
             self.vectors = VectorIndex.load(vectors_path, self.config.dim)
         except (RuntimeError, ValueError) as exc:
             raise IndexCorruptError(f"{vectors_path} cannot be read ({exc}); {repair}") from exc
-        for name, path in (("bm25", bm25_path), ("article_bm25", article_bm25_path)):
-            try:
-                setattr(self, name, BM25Index.load(path))
-            except (OSError, ValueError, KeyError) as exc:
-                raise IndexCorruptError(f"{path} cannot be read ({exc}); {repair}") from exc
+        self.bm25 = _load_bm25(bm25_path, repair)
+        self.article_bm25 = _load_bm25(article_bm25_path, repair)
         expected = len(self.passages)
         if len(self.vectors) != expected or self.bm25.n_docs != expected:
             raise IndexCorruptError(
@@ -625,6 +620,18 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _derived_current(manifest: dict, store_version: int | None) -> bool:
+    """Whether the manifest's derived files reflect `store_version` (format 1 had no article BM25: stale)."""
+    return manifest["store_version"] == store_version and "bm25_articles" in manifest["files"]
+
+
+def _load_bm25(path: Path, repair: str) -> BM25Index:
+    try:
+        return BM25Index.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"{path} cannot be read ({exc}); {repair}") from exc
 
 
 def _read_manifest(path: Path) -> dict:
