@@ -33,6 +33,8 @@ class BenchOptions:
     cache_dir: Path
     retrieval: RetrievalConfig
     answering: AnswerConfig
+    time_mode: str = "prefer"  # a period the question names: see QAPipeline
+    max_question_chars: int = 2000
     precision: str = "auto"  # encoder passes: see index.embedding.resolve_precision
     max_tokens: int = 100
     overlap: int = 1
@@ -112,7 +114,8 @@ def run_benchmark(options: BenchOptions) -> dict[str, float]:
         sizes = folder_size(query_folder)
         figures["index_bytes"] = sum(sizes.values())
         started = time.perf_counter()
-        pipeline = QAPipeline(NewsIndex.open(query_folder, embedder, readonly=True), options.retrieval, options.answering)
+        pipeline = QAPipeline(NewsIndex.open(query_folder, embedder, readonly=True), options.retrieval, options.answering,
+                              options.max_question_chars, options.time_mode)
         figures["query_index_articles"] = len(pipeline.index.articles)
         figures["open_s"] = time.perf_counter() - started
         questions = _questions(options, pipeline.index)
@@ -155,10 +158,10 @@ def _print_report(f: dict[str, float], sizes: dict[str, int], precision: str) ->
     if "float32_passages_per_s" in f:
         print(f"               float32 passes: {f['float32_passages_per_s']:.1f} passages/s "
               f"({precision} is {f['encoder_passages_per_s'] / f['float32_passages_per_s']:.2f}x as fast)")
-    print(f"  index size   {f['index_bytes'] / mb:.1f} MB for {f['query_index_articles']:.0f} articles: " + ", ".join(f"{k} {v / mb:.1f} MB" for k, v in sorted(sizes.items()) if v))
+    print(f"  index size   {f['index_bytes'] / mb:.1f} MiB for {f['query_index_articles']:.0f} articles: " + ", ".join(f"{k} {v / mb:.1f} MiB" for k, v in sorted(sizes.items()) if v))
     print(f"  open         {f['open_s']:.2f}s (read-only, warm model)")
     print(f"  ask (warm)   {f['queries']:.0f} questions: p50 {f['ask_ms_p50']:.1f} ms  p95 {f['ask_ms_p95']:.1f} ms")
     print(f"               retrieval p50 {f['retrieval_ms_p50']:.1f} / p95 {f['retrieval_ms_p95']:.1f} ms; "
           f"answer p50 {f['answer_ms_p50']:.1f} / p95 {f['answer_ms_p95']:.1f} ms")
-    print(f"  memory       peak RSS {f['peak_rss_mb']:.0f} MB")
+    print(f"  memory       peak RSS {f['peak_rss_mb']:.0f} MiB")
 

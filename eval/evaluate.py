@@ -123,6 +123,7 @@ class EvalOptions:
     max_tokens: int = 100
     overlap: int = 1
     max_question_chars: int = 2000
+    time_mode: str = "prefer"  # a period the question names: see QAPipeline
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -269,7 +270,7 @@ class _Evaluator:
     def __init__(self, index: NewsIndex, options: EvalOptions) -> None:
         self.index = index
         self.pipeline = QAPipeline(index, replace(options.retrieval, mode="hybrid"), options.answering,
-                                   options.max_question_chars)
+                                   options.max_question_chars, options.time_mode)
         self.bm25 = HybridRetriever(index, replace(options.retrieval, mode="bm25"))
         self.dense = HybridRetriever(index, replace(options.retrieval, mode="dense"))
         self.depth = options.retrieve_depth

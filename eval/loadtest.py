@@ -56,6 +56,7 @@ class LoadOptions:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     max_question_chars: int = 2000
+    time_mode: str = "prefer"  # a period the question names: see QAPipeline
     threads: int = 1  # torch, OpenMP and BLAS threads for the in-process run (0: their defaults); see run_sequential
     ingest_command: tuple[str, ...] = ()  # run as a separate process while the load runs (empty: none)
     timeout: float = 300.0  # seconds one answer may take before it counts as an error
@@ -279,7 +280,7 @@ def run_loadtest(options: LoadOptions, embedder: Embedder | None = None) -> Load
     if options.index_dir is not None:  # opened before the load, so a failure to open it costs no load run
         embedder = embedder or SentenceTransformerEmbedder(options.model, precision=options.precision)
         index = NewsIndex.open(options.index_dir, embedder, readonly=True)
-        pipeline = QAPipeline(index, options.retrieval, options.answering, options.max_question_chars)
+        pipeline = QAPipeline(index, options.retrieval, options.answering, options.max_question_chars, options.time_mode)
     outcomes, seconds, ingest = run_concurrent(options, questions)
     answered = [o for o in outcomes if o.error is None]
     messages = list(dict.fromkeys(o.error for o in outcomes if o.error))[:MAX_ERROR_MESSAGES]

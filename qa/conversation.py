@@ -15,8 +15,10 @@ from index.lexical import STOPWORDS, tokenize
 _PRONOUNS = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|the same)\b", re.IGNORECASE
 )
+_PERSONAL = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its)\b", re.IGNORECASE)
 _ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
-_ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
+# Capitalised words in a row; a word ending a sentence ("…at Kintampo. It was…") ends the name.
+_ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:(?<![a-z][a-z]\.)\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
 _NOT_ENTITIES = {"what", "who", "when", "where", "why", "how", "which", "the", "a", "an", "and", "in", "on", "did",
                  "does", "do", "is", "was", "were", "are", "i", "it", "he", "she", "they", "this", "that", "what's"}
 # Days and months are capitalised but name a time, not who or what the conversation is about.
@@ -42,19 +44,35 @@ def entities(text: str) -> list[str]:
     found = []
     for match in _ENTITY.finditer(text):
         words = match.group().split()
+        if len(words) == 1 and words[0].lower() in STOPWORDS and _starts_sentence(text, match.start()):
+            continue  # "Up to 20 people died": capitalised only because a sentence starts there
         while len(words) > 1 and words[0].lower().strip("'’.") in _TITLES or words and words[0].lower().strip("'’") in _NOT_ENTITIES:
             words = words[1:]  # "Vice President Mike Pence" -> "Mike Pence": titles match the wrong articles
         name = " ".join(words).rstrip(".,'’")
-        if name and name.lower() not in _NOT_ENTITIES and name not in found:
+        if name and name.lower() not in _NOT_ENTITIES | _TITLES and name not in found:
             found.append(name)
     return found
 
 
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".!?\"“”'’:;([-–—"
+
+
 def is_follow_up(question: str) -> bool:
-    """Whether the question needs an earlier turn to be understood."""
+    """Whether the question needs an earlier turn to be understood.
+
+    Ellipsis ("And in Germany?") always does. A question that names someone or something stands
+    alone unless a personal pronoun points back ("What did he say about Mexico?"). One that names
+    nothing leans on the conversation when a pronoun points back or when it says too little to find
+    a story by itself ("How many people were evacuated?").
+    """
+    if _ELLIPTICAL.search(question.strip()):
+        return True
+    if entities(question):
+        return bool(_PERSONAL.search(question))
     content = [w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS]
-    return bool(_ELLIPTICAL.search(question.strip()) or _PRONOUNS.search(question) and len(entities(question)) == 0
-                or len(content) <= 2)
+    return bool(_PRONOUNS.search(question)) or len(content) <= 3
 
 
 def rewrite(question: str, history: list[Turn]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import NamedTuple
 
 
@@ -17,7 +18,7 @@ class Filters:
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
-            if value is not None and not _is_iso_date(value):
+            if value is not None and not is_iso_date(value):
                 raise ValueError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
@@ -27,7 +28,10 @@ class Filters:
         return bool(self.date_from or self.date_to or self.sources is not None)
 
     def merged(self, other: Filters) -> Filters:
-        """The stricter of two filters (used when a question names a period and the user set one too)."""
+        """The stricter of two filters (used when a question names a period and the user set one too).
+
+        Date ranges that do not overlap have no stricter one: then `other`'s range (the question's period) is used.
+        """
         date_from = max(filter(None, (self.date_from, other.date_from)), default=None)
         date_to = min(filter(None, (self.date_to, other.date_to)), default=None)
         if date_from and date_to and date_from > date_to:
@@ -36,8 +40,15 @@ class Filters:
         return Filters(date_from, date_to, sources)
 
 
-def _is_iso_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-" and value.replace("-", "").isdigit()
+def is_iso_date(value: str) -> bool:
+    """Whether `value` is a real calendar date written YYYY-MM-DD (2017-02-30 is not)."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class Answer:
     filters: Filters = field(default_factory=Filters)
     timings: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)  # the evidence behind `confidence`
+    note: str = ""  # a caveat to show beside the answer (the question names a time after the corpus)
 
     def to_dict(self) -> dict:
         return {
@@ -113,6 +125,7 @@ class Answer:
             "answer": self.text,
             "short_answer": self.short_answer,
             "abstained": self.abstained,
+            "note": self.note,
             "confidence": round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "filters": {"date_from": self.filters.date_from, "date_to": self.filters.date_to,

@@ -10,7 +10,7 @@ from qa.answering import AnswerConfig, ExtractiveAnswerer
 from qa.conversation import Turn, rewrite
 from qa.models import Answer, Filters
 from qa.retrieval import HybridRetriever, RetrievalConfig
-from qa.temporal import date_filter_for
+from qa.temporal import date_filter_for, names_later_period
 
 
 class QAPipeline:
@@ -57,23 +57,48 @@ class QAPipeline:
             period = None
         elif period is not None and self.time_mode == "filter":
             filters, period = filters.merged(period), None
+        later = self.newest is not None and names_later_period(question, self.newest)
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
         retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
         answer = self.answerer.answer(question, retrieval, query_vector)
-        text = outside if answer.abstained and outside is not None else answer.text
-        return dataclasses.replace(answer, text=text,
+        text, note = answer.text, ""
+        if answer.abstained and (outside or later):
+            text = outside or self._coverage("after")
+        elif answer.abstained and not retrieval.hits and filters.active:
+            text = self._nothing_matches(filters)
+        elif later and self.newest is not None:
+            note = (f"The question names a time after {self.newest.isoformat()}, the date of the newest article: "
+                    "these sources were written before it and may tell only of plans or expectations.")
+        return dataclasses.replace(answer, text=text, note=note,
                                    timings={**answer.timings, "total": time.perf_counter() - started})
 
     def _outside_coverage(self, period: Filters) -> str | None:
         """A no-answer message when the named period lies wholly outside the articles' dates."""
         if self.oldest is None or self.newest is None:
             return None
-        if (period.date_from and period.date_from > self.newest.isoformat()) or (
-            period.date_to and period.date_to < self.oldest.isoformat()
-        ):
-            return (f"The indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}; "
-                    f"they cannot say what happened between {period.date_from} and {period.date_to}.")
+        if period.date_from and period.date_from > self.newest.isoformat():
+            return self._coverage("after")
+        if period.date_to and period.date_to < self.oldest.isoformat():
+            return self._coverage("before")
         return None
+
+    def _nothing_matches(self, filters: Filters) -> str:
+        """Why nothing was read: the user's filters leave no article."""
+        limits = []
+        if filters.date_from or filters.date_to:
+            limits.append(f"dates {filters.date_from or 'any'} to {filters.date_to or 'any'}")
+        if filters.sources is not None:
+            limits.append(f"outlets {', '.join(filters.sources)}")
+        span = (f"; the indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}"
+                if self.oldest and self.newest else "")
+        return f"No indexed article matches the filters ({'; '.join(limits)}){span}."
+
+    def _coverage(self, side: str) -> str:
+        """What the corpus cannot tell: events after its newest article, or before its oldest."""
+        assert self.oldest is not None and self.newest is not None
+        edge = self.newest if side == "after" else self.oldest
+        return (f"The indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}; "
+                f"they cannot say what happened {side} {edge.isoformat()}.")
 
 
 def _clean_question(question: str, limit: int) -> str:

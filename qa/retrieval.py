@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, fields
-from typing import Protocol
 
 import numpy as np
 
@@ -29,10 +28,6 @@ QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "wh
 _QUESTION = re.compile(
     r"\?\s*$|^\W*(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|will|"
     r"would|should|has|have|had|tell|list|name|give)\b", re.IGNORECASE)
-
-
-class Retriever(Protocol):
-    def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> RetrievalResult: ...
 
 
 @dataclass(frozen=True)

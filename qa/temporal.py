@@ -38,9 +38,9 @@ def date_filter_for(question: str, reference: date | None) -> Filters | None:
         month, day, year = _MONTHS[match.group(1).lower()], int(match.group(2)), int(match.group(3))
         try:
             when = date(year, month, day)
-        except ValueError:
+            return Filters(date_from=when.isoformat(), date_to=(when + timedelta(days=REPORTING_LAG_DAYS)).isoformat())
+        except (ValueError, OverflowError):  # no such day, or a year a date cannot hold (0, 9999 plus the lag)
             return None
-        return Filters(date_from=when.isoformat(), date_to=(when + timedelta(days=REPORTING_LAG_DAYS)).isoformat())
     if match := _MONTH_YEAR.search(question):
         return _month(int(match.group(2)), _MONTHS[match.group(1).lower()])
     if reference is None:
@@ -75,6 +75,9 @@ def names_later_period(question: str, newest: date) -> bool:
     return period is not None and period.date_from is not None and period.date_from > newest.isoformat()
 
 
-def _month(year: int, month: int) -> Filters:
-    last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=REPORTING_LAG_DAYS)
+def _month(year: int, month: int) -> Filters | None:
+    try:
+        last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=REPORTING_LAG_DAYS)
+    except (ValueError, OverflowError):  # a year a date cannot hold: 0, or 9999 plus the lag
+        return None
     return Filters(date_from=date(year, month, 1).isoformat(), date_to=last.isoformat())

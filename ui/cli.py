@@ -10,9 +10,9 @@ from pathlib import Path
 
 from index.indexer import IndexError_, NewsIndex
 from index.readers import read_paths
-from qa.models import Answer, Filters
+from qa.models import Answer
 from ui.settings import Settings, load_settings
-from ui.wiring import build_demo_index, index_exists, open_index, open_pipeline
+from ui.wiring import build_demo_index, index_exists, make_filters, open_index, open_pipeline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config).with_overrides(index_dir=args.index)
         return _COMMANDS[args.command](args, settings)
-    except (IndexError_, ValueError, FileNotFoundError) as exc:
+    except (IndexError_, ValueError, OSError) as exc:  # OSError: files, folders, ports, the demo download
         print(f"newsqa {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -115,8 +115,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     _require_index(settings)
     settings = settings.with_overrides(k=args.k)
     pipeline = open_pipeline(settings)
-    sources = tuple(args.source) if args.source else None
-    answer = pipeline.ask(args.question, filters=Filters(args.date_from, args.date_to, sources), k=settings.k)
+    outlets = {a.source for a in pipeline.index.articles.values() if a.source}
+    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets)
+    answer = pipeline.ask(args.question, filters=filters, k=settings.k)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
 
@@ -129,10 +130,13 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"(searched for: {answer.query})")
     if answer.short_answer:
         lines.append(f"Short answer: {answer.short_answer}")
+    if answer.note:
+        lines.append(f"Note: {answer.note}")
     lines.append(f"confidence {answer.confidence:.2f}" + (" (below threshold: no answer given)" if answer.abstained else ""))
     for c in answer.citations:
         lines.append("")
-        lines.append(f"[{c.n}] {c.title} — {c.source}, {c.date or 'undated'} (article {c.doc_id}, chars {c.start}-{c.end})")
+        lines.append(f"[{c.n}] {c.title or '(untitled)'} — {c.source or 'unknown outlet'}, {c.date or 'undated'} "
+                     f"(article {c.doc_id}, chars {c.start}-{c.end})")
         if c.url:
             lines.append(f"    {c.url}")
         lines.append(textwrap.indent(textwrap.fill(f"“{c.sentence}”", width - 4), "    "))
@@ -187,7 +191,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         cache_dir=settings.cache_dir, model=settings.model, precision=settings.precision,
         retrieval=settings.retrieval_config(), answering=settings.answer_config(), questions=args.questions,
         corpus=args.corpus, task=args.task, ks=ks, limit=args.limit, k=settings.k, max_tokens=settings.max_tokens,
-        overlap=settings.overlap, max_question_chars=settings.max_question_chars, show_progress=not args.quiet,
+        overlap=settings.overlap, max_question_chars=settings.max_question_chars, time_mode=settings.time_mode,
+        show_progress=not args.quiet,
     )
     result = run_evaluation(options)
     print(result.table)
@@ -215,7 +220,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     run_benchmark(BenchOptions(
         model=settings.model, precision=settings.precision, cache_dir=settings.cache_dir,
-        retrieval=settings.retrieval_config(), answering=settings.answer_config(), max_tokens=settings.max_tokens,
+        retrieval=settings.retrieval_config(), answering=settings.answer_config(), time_mode=settings.time_mode,
+        max_question_chars=settings.max_question_chars, max_tokens=settings.max_tokens,
         overlap=settings.overlap, articles=args.articles, queries=args.queries, questions=args.questions,
         show_progress=not args.quiet, query_index=args.query_index,
     ))
@@ -243,7 +249,7 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
         auth=tuple(settings.auth.split(":", 1)) if settings.auth else None,  # type: ignore[arg-type]
         index_dir=settings.index_dir if compare else None, model=settings.model, precision=settings.precision,
         retrieval=settings.retrieval_config(), answering=settings.answer_config(),
-        max_question_chars=settings.max_question_chars, threads=args.threads, ingest_command=ingest,
+        max_question_chars=settings.max_question_chars, time_mode=settings.time_mode, threads=args.threads, ingest_command=ingest,
         show_progress=not args.quiet,
     ))
     return 0 if not report.errors and (report.ingest is None or report.ingest.returncode == 0) else 1

@@ -30,17 +30,18 @@ from qa.conversation import Turn
 from qa.models import Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
-from ui.wiring import open_pipeline
+from ui.wiring import make_filters, open_pipeline
 
 STREAM_PAUSE = 0.04  # seconds between streamed pieces, so the answer visibly builds up
 MAX_K = 30
+HEADING_CHARS = 160  # a question longer than this is shortened where it heads its sources
 EXAMPLES = 4
 MAX_UPLOAD = "64kb"  # the chat has no file inputs; Gradio's upload route stays open, so keep it small
 # Questions about the demo corpus, each shown only when the article it is about is in the index.
 DEMO_QUESTIONS = {
     "Who cast the tie-breaking vote that confirmed Betsy DeVos as education secretary?":
         "Betsy DeVos confirmed as education secretary",
-    "Which country was named the world's happiest in 2017?": "Norway named the world's happiest country in 2017",
+    "Which team won Super Bowl LI?": "Barcelona 6-1 PSG: 'Crazy and unbelievable' - how the world reacted",
     "How strong were the winds of Storm Doris?": "Storm Doris: Woman killed as UK hit by winds reaching 94mph",
     "How many people died at the Kintampo waterfall in Ghana?":
         "Ghana waterfall: Many dead in Kintampo freak tree accident",
@@ -151,11 +152,20 @@ def notice(message: str) -> str:
 def answer_html(answer: Answer, turn: int, articles: int, sentences: int | None = None) -> str:
     """The assistant's message: the retrieval note, then the first `sentences` sentences (all by default)."""
     if answer.abstained:
-        return f'<div class="nqa-answer">{retrieval_note(answer, articles)}{abstention(answer)}</div>'
+        return f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}{abstention(answer)}</div>'
     parts = answer_sentences(answer, turn)[:sentences]
     composing = sentences is not None and sentences < len(answer.citations)
     pending = '<span class="nqa-typing" aria-label="composing">…</span>' if composing else ""
-    return f'<div class="nqa-answer">{retrieval_note(answer, articles)}<p>{" ".join(parts)}{pending}</p></div>'
+    caveat = f'<p class="nqa-caveat" role="note">{text_html(answer.note)}</p>' if answer.note else ""
+    return (f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}'
+            f'<p>{" ".join(parts)}{pending}</p>{caveat}</div>')
+
+
+def rewritten(answer: Answer) -> str:
+    """A visible line with the searched query when a follow-up was rewritten (else nothing)."""
+    if not answer.query or answer.query == answer.question:
+        return ""
+    return f'<p class="nqa-rewrite">Searched for: “{text_html(answer.query)}”</p>'
 
 
 # -- the sources panel -----------------------------------------------------------------------------
@@ -166,7 +176,9 @@ def source_card(turn: int, c: Citation, article: Article | None, cited: Sequence
     if url:
         href = html.escape(url, quote=True)
         title = f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
-    meta = f"{text_html(c.source or 'unknown outlet')} · {text_html(c.date or 'undated')}"
+    meta = (f"{text_html(c.source or 'unknown outlet')} · {text_html(c.date or 'undated')} · "
+            f'<span class="nqa-offsets" title="character offsets of the cited sentence in article '
+            f'{text_html(c.doc_id)}">chars {c.start}–{c.end}</span>')
     if url:
         meta += f' · <span class="nqa-url">{text_html(urlsplit(url).netloc)}</span>'
     head = (f'<article class="nqa-src" id="{_anchor(turn, c.n)}"><h4><span class="nqa-n">[{c.n}]</span> {title}</h4>'
@@ -215,7 +227,10 @@ def sources_panel(views: Sequence[TurnView]) -> str:
     for turn in range(len(views) - 1, -1, -1):
         view = views[turn]
         is_open = " open" if turn == len(views) - 1 else ""
-        groups.append(f'<details class="nqa-turn"{is_open}><summary>{text_html(view.answer.question)}</summary>'
+        question = view.answer.question
+        heading = question if len(question) <= HEADING_CHARS else question[: HEADING_CHARS - 1].rstrip() + "…"
+        groups.append(f'<details class="nqa-turn"{is_open}><summary title="{text_html(question)}">'
+                      f"{text_html(heading)}</summary>"
                       f"{view.sources}</details>")
     return f'<div class="nqa-sources"><h3>Sources</h3>{"".join(groups)}</div>'
 
@@ -247,12 +262,6 @@ def describe_corpus(pipeline: QAPipeline, examples: int = EXAMPLES) -> Corpus:
             seen_outlets.add(info.source)
             questions.append(f"Tell me about: {info.title}")
     return Corpus(len(infos), outlets, dates[0] if dates else "", dates[-1] if dates else "", questions[:examples])
-
-
-def make_filters(date_from: str | None, date_to: str | None, outlets: Sequence[str] | None) -> Filters:
-    """Filters from the form (empty fields mean no limit); raises ValueError naming a bad date."""
-    return Filters((date_from or "").strip() or None, (date_to or "").strip() or None,
-                   tuple(outlets) if outlets else None)
 
 
 def parse_history(history: str | None) -> list[Turn]:
@@ -311,7 +320,7 @@ class WebChat:
             return
         shown = self.messages(views) + [{"role": "user", "content": text_html(question)}]
         try:
-            filters = make_filters(date_from, date_to, outlets)
+            filters = make_filters(date_from, date_to, outlets, ("From", "To"), self.corpus.outlets)
         except ValueError as exc:
             refusal = {"role": "assistant", "content": notice(f"Filters: {exc}")}
             yield shown + [refusal], views, sources_panel(views), question
@@ -326,7 +335,8 @@ class WebChat:
         for count in range(steps + 1):
             content = answer_html(answer, turn, self.corpus.articles, None if count == steps else count)
             panel = sources_panel(done if count or answer.abstained else views)
-            yield shown + [{"role": "assistant", "content": content}], done, panel, ""
+            # gr.skip(): the box was cleared when the search started; the user may be typing the next question
+            yield shown + [{"role": "assistant", "content": content}], done, panel, gr.skip()
             if count < steps:
                 time.sleep(STREAM_PAUSE)
 
@@ -337,7 +347,7 @@ class WebChat:
                 sources: list[str] | None = None, k: int = self.default_k) -> dict:
             """Answer one question. history: JSON list of {question, answer, title}; returns Answer.to_dict()."""
             try:
-                filters = make_filters(date_from, date_to, sources)
+                filters = make_filters(date_from, date_to, sources, ("date_from", "date_to"), self.corpus.outlets)
                 turns = parse_history(history)
                 if not 1 <= int(k) <= MAX_K:
                     raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
@@ -460,11 +470,15 @@ def launch(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = Fa
     # 400 events. Rebuild it every 1,000 events instead (an explicit GRADIO_ANALYTICS_* setting still wins).
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     app.queue(default_concurrency_limit=settings.concurrency)
-    _, url, _ = app.launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, prevent_thread_lock=prevent_thread_lock,
-        quiet=quiet, show_error=True, ssr_mode=False, footer_links=["api"], theme=THEME, css=CSS, head=HEAD,
-        allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=MAX_UPLOAD,
-    )
+    try:
+        _, url, _ = app.launch(
+            server_name=settings.host, server_port=settings.port, auth=auth, prevent_thread_lock=prevent_thread_lock,
+            quiet=quiet, show_error=True, ssr_mode=False, footer_links=["api"], theme=THEME, css=CSS, head=HEAD,
+            allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=MAX_UPLOAD,
+        )
+    except OSError as exc:  # Gradio's message points at its own GRADIO_SERVER_PORT, not at newsqa's settings
+        raise OSError(f"cannot serve on {settings.host}:{settings.port}, the port is busy or not allowed ({exc}); "
+                      "choose another with --port or NEWSQA_PORT") from exc
     return url
 
 
@@ -507,6 +521,8 @@ CSS = """
   background: var(--background-fill-secondary); font-size: 0.85em; }
 .nqa-answer p { margin: 0.4rem 0 0; line-height: 1.55; }
 .nqa-note { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.nqa-rewrite, .nqa-caveat { margin: 0.2rem 0 0; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.nqa-caveat { padding-left: 0.5rem; border-left: 3px solid #d97706; }
 .nqa-note summary { cursor: pointer; }
 .nqa-note dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 0.7rem; margin: 0.3rem 0 0.4rem; }
 .nqa-note dt { font-weight: 600; }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from index.demo import ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, IngestReport, NewsIndex
+from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
 
@@ -51,3 +53,23 @@ def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | No
     index = open_index(settings, readonly=True, index_dir=index_dir, shared=shared)
     return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars,
                       settings.time_mode)
+
+
+def make_filters(date_from: str | None, date_to: str | None, sources: Sequence[str] | None,
+                 labels: tuple[str, str], known_sources: Collection[str]) -> Filters:
+    """Filters from what a user typed (empty means no limit), refused with a message in the face's own words.
+
+    `labels` name the two date fields as the user sees them ("--from", "From"); an outlet the index
+    does not hold would silently match nothing, so it is refused with the outlets there are.
+    """
+    dates = [(value or "").strip() or None for value in (date_from, date_to)]
+    for label, value in zip(labels, dates):
+        if value is not None and not is_iso_date(value):
+            raise ValueError(f"{label} must be a date like 2017-02-28, got {value!r}")
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise ValueError(f"{labels[0]} {dates[0]} is after {labels[1]} {dates[1]}")
+    unknown = [s for s in sources or () if s not in known_sources]
+    if unknown:
+        raise ValueError(f"no articles from {', '.join(map(repr, unknown))} in this index; its outlets are: "
+                         f"{', '.join(sorted(known_sources, key=str.casefold)) or 'none'}")
+    return Filters(dates[0], dates[1], tuple(sources) if sources else None)

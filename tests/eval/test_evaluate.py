@@ -13,6 +13,7 @@ import pytest
 from eval.evaluate import (
     SOURCE_FILE,
     EvalOptions,
+    _Evaluator,
     Question,
     QuestionResult,
     RankedRun,
@@ -21,6 +22,7 @@ from eval.evaluate import (
     score,
 )
 from index.embedding import HashEmbedder
+from index.indexer import NewsIndex
 from qa.answering import AnswerConfig
 from qa.models import Answer, Citation, Hit
 from ui.cli import main
@@ -295,3 +297,11 @@ def test_eval_command_end_to_end(tmp_path: Path, eval_files: tuple[Path, Path], 
     assert system["hit@3"] == 1.0  # easy questions over 12 articles
     assert system["abstention_auroc"] is not None
     assert (tmp_path / "eval-indexes").is_dir() and not (tmp_path / "index").exists()
+
+
+def test_the_evaluated_pipeline_reads_time_as_the_product_does(tmp_path: Path, tiny_index: NewsIndex) -> None:
+    for mode in ("prefer", "filter"):
+        options = _options(tmp_path, tmp_path / "unused.jsonl", questions=tmp_path / "q.jsonl", time_mode=mode,
+                           max_question_chars=99)
+        pipeline = _Evaluator(tiny_index, options).pipeline
+        assert (pipeline.time_mode, pipeline.max_question_chars) == (mode, 99)

@@ -177,7 +177,9 @@ def test_duplicate_ids_the_later_text_wins(tmp_path: Path, make_index) -> None: 
     report = index.add(read_path(path), show_progress=False)
     assert sorted(index.articles) == ["dup", "other"]
     assert index.store.article("dup").text.startswith("The second version")
-    assert report.replaced == 1 and report.duplicates == 1
+    # "dup" is new to the index: added once, its first version superseded within the input, and said so
+    assert (report.added, report.replaced, report.duplicates, report.repeated) == (2, 0, 1, ["dup"])
+    assert "given more than once with different texts, the later kept: 1 id(s): dup" in report.summary()
     later = tmp_path / "later.jsonl"
     later.write_text(_line("dup", "The third version of the story. It said a third thing."), encoding="utf-8")
     report = index.add(read_path(later), show_progress=False)

@@ -142,6 +142,22 @@ def test_exact_duplicate_under_another_id_is_skipped(tmp_path: Path, tiny_articl
     assert "skipped 2: exact duplicate of another article" in report.summary()
 
 
+@pytest.mark.parametrize("batch_articles", [1, 32])  # the versions in one batch, or committed batch by batch
+def test_within_one_input_the_later_version_wins(tmp_path: Path, tiny_articles: list[Article],
+                                                  batch_articles: int) -> None:
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    first, second = tiny_articles[0], replace(tiny_articles[0], text="A later version of the story, rewritten.")
+    report = index.add([first, second, first], show_progress=False, batch_articles=batch_articles)
+    assert index.store.article("a1").text == first.text  # A:t1, A:t2, A:t1 ends with t1
+    assert (report.added, report.replaced, report.unchanged) == (1, 0, 0)  # a new id is added, however often it changes
+    assert report.repeated == ["a1"]
+    # A's first text is free again once A changes, so another id may take it: not a duplicate.
+    report = index.add([second, replace(first, doc_id="b1")], show_progress=False, batch_articles=batch_articles)
+    assert (report.added, report.replaced, report.duplicates) == (1, 1, 0)
+    assert index.store.article("a1").text == second.text and index.store.article("b1").text == first.text
+    assert index.check() == []
+
+
 def test_record_errors_are_reported_not_fatal(tmp_path: Path, tiny_articles: list[Article]) -> None:
     index = open_index(tmp_path / "ix", HashEmbedder(64))
     records = [RecordError("news.jsonl:3", "malformed JSON (Expecting value at column 1)"), tiny_articles[0],
@@ -155,7 +171,7 @@ def test_record_errors_are_reported_not_fatal(tmp_path: Path, tiny_articles: lis
 def test_delete_removes_article_sentences_passages_vectors_and_bm25_rows(tiny_index: NewsIndex) -> None:
     gone = {p.passage_id for p in tiny_index.passages if p.doc_id == "a2"}
     assert gone and bm25_top(tiny_index, "al-Mayadin kilometers") == "a2"
-    assert tiny_index.delete(["a2", "not-there"]) == ["a2"]
+    assert tiny_index.delete(["a2", "not-there", "a2"]) == ["a2"]  # an id given twice is deleted (and counted) once
     assert tiny_index.store.article("a2") is None and tiny_index.store.sentence_offsets("a2") == []
     assert "a2" not in tiny_index.articles
     assert not gone & {p.passage_id for p in tiny_index.passages}
@@ -298,9 +314,31 @@ def test_index_of_a_newer_format_or_a_mistyped_manifest_is_refused(tiny_index: N
     manifest_path.write_text(json.dumps({**manifest, "format_version": 3}))
     with pytest.raises(ValueError, match=r"written by a newer newsqa \(index format 3, this one reads up to 2\)"):
         NewsIndex.open(tiny_index.folder, HashEmbedder(64), readonly=True)
+    with pytest.raises(ValueError, match="written by a newer newsqa"):
+        NewsIndex.repair(tiny_index.folder)  # a repair must not rewrite it in this version's format either
+    assert json.loads(manifest_path.read_text())["format_version"] == 3
     manifest_path.write_text(json.dumps({**manifest, "files": {**manifest["files"], "bm25_articles": 7}}))
     with pytest.raises(IndexCorruptError, match="unexpected field types"):
         NewsIndex.open(tiny_index.folder, HashEmbedder(64), readonly=True)
+
+
+def test_open_while_an_ingest_finishes_reads_the_new_manifest(tmp_path: Path, tiny_articles: list[Article],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = open_index(tmp_path / "ix", HashEmbedder(64))
+    writer.add(tiny_articles[:3], show_progress=False)
+    verify = NewsIndex._verify_store
+    finished: list[bool] = []
+
+    def ingest_finishes_meanwhile(self: NewsIndex, manifest: dict) -> None:
+        if not finished:  # after the reader read the manifest, before it loads the files it names
+            finished.append(True)
+            writer.add(tiny_articles[3:], show_progress=False)  # removes the files the old manifest named
+        verify(self, manifest)
+
+    monkeypatch.setattr(NewsIndex, "_verify_store", ingest_finishes_meanwhile)
+    reader = NewsIndex.open(tmp_path / "ix", HashEmbedder(64), readonly=True)
+    assert finished and set(reader.articles) == {a.doc_id for a in tiny_articles}
+    assert reader.check() == []
 
 
 def test_reopen_with_another_model_is_refused(tiny_index: NewsIndex) -> None:

@@ -74,6 +74,14 @@ def test_jsonl_field_aliases_dates_outlets_and_metadata(tmp_path: Path) -> None:
     assert a4.doc_id == "news-4" and a4.title == "" and a4.date == ""
 
 
+def test_jsonl_opened_by_a_byte_order_mark_keeps_its_first_record(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "first", "text": BODY}).encode() + b"\n"
+                     + json.dumps({"id": "second", "text": "Second record."}).encode() + b"\n")
+    records = list(read_path(path))
+    assert [a.doc_id for a in articles(records)] == ["first", "second"]
+
+
 def test_jsonl_bad_lines_are_reported_and_the_rest_read(tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
     lines = [
@@ -153,6 +161,8 @@ def test_folder_of_txt_pages_sorted_recursive_hidden_skipped(tmp_path: Path) -> 
     (folder / "a.txt").write_text(PAGE.replace("Ireland", "Scotland"), encoding="utf-8")
     (folder / "sub" / "c.txt").write_text("Short headline\n\nA body sentence here.", encoding="utf-8")
     (folder / ".hidden.txt").write_text(PAGE, encoding="utf-8")
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "x.txt").write_text(PAGE, encoding="utf-8")  # inside a hidden folder: skipped too
     (folder / "notes.docx").write_bytes(b"PK\x03\x04")
     (folder / "cp1252.txt").write_bytes("Caf\xe9 headline\n\nThe caf\xe9 opened on Monday.".encode("cp1252"))
     records = list(read_path(folder))

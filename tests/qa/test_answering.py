@@ -9,8 +9,9 @@ import pytest
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
-from qa.answering import AnswerConfig
+from qa.answering import _TYPE_PATTERNS, AnswerConfig
 from qa.pipeline import QAPipeline
+from qa.retrieval import RetrievalConfig
 
 # One story: four sentences repeat its subject, one holds what was done (and the answer).
 LEAVE = Article(
@@ -106,3 +107,34 @@ def test_a_question_about_an_outcome_the_evidence_never_states_loses_confidence(
     weights = AnswerConfig().confidence_weights
     blind = QAPipeline(index, answering=AnswerConfig(threshold=0.0, confidence_weights=(*weights[:-1], 0.0)))
     assert pipeline.ask(question).confidence < blind.ask(question).confidence - 0.2
+
+
+def test_an_article_deleted_after_a_reader_opened_is_not_cited(tiny_index: NewsIndex) -> None:
+    reader = QAPipeline(NewsIndex.open(tiny_index.folder, tiny_index.embedder, readonly=True))
+    question = "How close have Syrian government forces come to al-Mayadin?"
+    assert reader.ask(question).hits[0].doc_id == "a2"
+    tiny_index.delete(["a2"])  # `newsqa delete` while `newsqa serve` runs on its own view
+    answer = reader.ask(question)
+    assert answer.hits[0].doc_id == "a2"  # the reader's view still holds it
+    assert all(c.doc_id != "a2" for c in answer.citations)
+
+
+def test_why_answer_span_ends_at_a_word_boundary() -> None:
+    sentence = ("The spillway was damaged because heavy rains forced officials to open the gates, threatening "
+                "about 200,000 people living downstream.")
+    spans = [m.group() for m in _TYPE_PATTERNS["why"].finditer(sentence)]
+    assert spans == ["because heavy rains forced officials to open the gates, threatening about 200,000"]
+
+
+def test_a_question_far_from_every_passage_is_declined_whatever_words_it_shares(tiny_index: NewsIndex) -> None:
+    question = "How close have Syrian government forces come to al-Mayadin?"
+    answered = QAPipeline(tiny_index, answering=AnswerConfig(threshold=0.0)).ask(question)
+    assert not answered.abstained and 0.0 < answered.signals["dense"] < 0.99
+    floor = AnswerConfig(threshold=0.0, min_dense=answered.signals["dense"] + 0.01)
+    declined = QAPipeline(tiny_index, answering=floor).ask(question)
+    assert declined.abstained and declined.confidence == 0.0  # same evidence, too far in meaning
+    assert declined.signals["dense"] == answered.signals["dense"]
+    lexical_only = QAPipeline(tiny_index, RetrievalConfig(mode="bm25"), floor).ask(question)
+    assert not lexical_only.abstained  # without a query vector there is no cosine to hold against the floor
+    with pytest.raises(ValueError, match="min_dense must be a cosine in"):
+        AnswerConfig(min_dense=1.5)

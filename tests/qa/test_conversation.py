@@ -41,12 +41,18 @@ def test_entities_are_names_not_question_words_or_days() -> None:
     assert entities("What did Vice President Mike Pence say in Washington?") == ["Mike Pence", "Washington"]
     assert entities("And in Germany?") == ["Germany"]
     assert entities("what happened in march") == []
+    assert entities("Up to 20 people died at Kintampo. It was closed.") == ["Kintampo"]
 
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("What did he say next?", True), ("And in Germany?", True), ("What about Merkel?", True),
     ("Why did they do it?", True), ("Who cast the tie-breaking vote that confirmed Betsy DeVos?", False),
     ("How many homes lost power during Storm Doris in Ireland?", False),
+    # short, but naming its own subject: a new topic, not a follow-up
+    ("Who is the president of Gambia?", False), ("Who won the Super Bowl?", False),
+    ("What did he say about Mexico?", True),  # a name of its own, and a pronoun pointing back
+    ("How many people were evacuated?", True),  # names nothing and says too little to find a story
+    ("Which country was named the world's happiest in 2017?", False),
 ])
 def test_is_follow_up(question: str, expected: bool) -> None:
     assert is_follow_up(question) is expected

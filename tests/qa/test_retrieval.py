@@ -222,3 +222,5 @@ def test_filters_validation_and_merging() -> None:
     assert not Filters().active and Filters(sources=()).active
     merged = Filters("2017-01-01", "2017-03-31", ("CNN",)).merged(Filters("2017-02-01", "2017-02-28"))
     assert merged == Filters("2017-02-01", "2017-02-28", ("CNN",))
+    apart = Filters("2017-01-01", "2017-01-31").merged(Filters("2017-03-01", "2017-03-10"))
+    assert apart == Filters("2017-03-01", "2017-03-10")  # no overlap: the question's period is used

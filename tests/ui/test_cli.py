@@ -185,7 +185,11 @@ def test_ask_text_filters_and_delete(ingested: tuple[Path, str], capsys: pytest.
                        "What did Angela Merkel say about the borders?")
     assert all(c["date"].startswith("2017-02") for c in json.loads(out)["citations"])
     code, _, err = run(capsys, "ask", "--index", str(folder), "--from", "7 Feb", "Anything?")
-    assert code == 2 and "date_from must be an ISO date YYYY-MM-DD, got '7 Feb'" in err
+    assert code == 2 and "--from must be a date like 2017-02-28, got '7 Feb'" in err
+    code, _, err = run(capsys, "ask", "--index", str(folder), "--to", "2017-02-30", "Anything?")  # no such day
+    assert code == 2 and "--to must be a date like 2017-02-28, got '2017-02-30'" in err
+    code, _, err = run(capsys, "ask", "--index", str(folder), "--source", "dw", "Anything?")  # outlets match exactly
+    assert code == 2 and "no articles from 'dw' in this index; its outlets are: " in err and "DW" in err
     code, out, _ = run(capsys, "delete", "storm", "--index", str(folder))
     assert code == 0 and "deleted 1 article(s)" in out
     code, out, _ = run(capsys, "ask", "--json", "--index", str(folder), "How fast were the winds of Storm Doris?")

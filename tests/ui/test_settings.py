@@ -70,6 +70,7 @@ def test_config_file_from_environment_and_working_folder(tmp_path: Path, monkeyp
     ({"NEWSQA_COMPUTE_THREADS": "-1"}, "setting compute_threads must be >= 0, got -1"),
     ({"NEWSQA_CONCURRENCY": "0"}, "setting concurrency must be >= 1, got 0"),
     ({"NEWSQA_PRECISION": "fp16"}, "setting precision must be one of auto, float32, bfloat16, got 'fp16'"),
+    ({"NEWSQA_MIN_DENSE": "2"}, "setting min_dense must be a cosine in \\[-1, 1\\], got 2.0"),
 ])
 def test_bad_environment_values_name_the_setting(environ: dict, message: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,3 +112,11 @@ def test_example_file_lists_every_setting_at_its_default() -> None:
     example = Path(__file__).parents[2] / "newsqa.example.toml"
     assert set(tomllib.loads(example.read_text(encoding="utf-8"))["newsqa"]) == {f.name for f in fields(Settings)}
     assert load_settings(example, environ={}) == Settings()
+
+
+def test_a_misspelt_environment_variable_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None, environ={"NEWSQA_TRESHOLD": "0.9"})
+    assert settings.threshold == Settings().threshold
+    assert "warning: NEWSQA_TRESHOLD is not a newsqa setting and is ignored" in capsys.readouterr().err

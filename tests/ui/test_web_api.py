@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,9 +24,10 @@ from qa.models import Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
 from ui.web import (
-    MAX_K, Mark, WebChat, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback, safe_url,
-    serve, sources_html, text_html,
+    MAX_K, Mark, TurnView, WebChat, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback,
+    safe_url, serve, sources_html, sources_panel, text_html,
 )
+from ui.wiring import make_filters
 
 pytestmark = [pytest.mark.ui, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
@@ -257,3 +260,47 @@ def test_text_is_inert_and_only_web_links_are_linked() -> None:
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("data:text/html,x") is None
     assert safe_url("http://x y") is None
+
+
+def test_form_filters_are_refused_in_the_forms_own_words() -> None:
+    with pytest.raises(ValueError, match=r"From must be a date like 2017-02-28, got '2017-13-45'"):
+        make_filters("2017-13-45", None, None, ("From", "To"), [])
+    with pytest.raises(ValueError, match="From 2017-03-01 is after To 2017-02-01"):
+        make_filters("2017-03-01", "2017-02-01", None, ("From", "To"), [])
+    with pytest.raises(ValueError, match=r"no articles from 'cnn' in this index; its outlets are: CNN, DW"):
+        make_filters(None, None, ["cnn"], ("From", "To"), ["DW", "CNN"])
+    assert make_filters(" 2017-02-01 ", "", ["CNN"], ("From", "To"), ["CNN"]) == Filters("2017-02-01", None, ("CNN",))
+
+
+def test_while_an_answer_streams_the_question_box_is_left_to_the_user(web_index: NewsIndex) -> None:
+    chat = WebChat(QAPipeline(web_index), default_k=10)
+    boxes = [update[-1] for update in chat.respond(DEVOS, [], None, None, None, 10)]
+    assert len(boxes) >= 3 and boxes[0] == ""  # cleared once, when the search starts
+    assert all(box == {"__type__": "update"} for box in boxes[1:])  # gr.skip(): whatever was typed since stays
+
+
+def test_a_rewritten_follow_up_and_a_caveat_are_shown_with_the_answer(web_index: NewsIndex) -> None:
+    answer, articles = hostile_answer(web_index)
+    shown = answer_html(replace(answer, note="Written before <June>."), 0, 10)
+    assert "Searched for: “q &#60;b&#62;”" in shown and "Written before &#60;June&#62;." in shown
+    plain = answer_html(replace(answer, query=answer.question), 0, 10)
+    assert "Searched for:" not in plain and "nqa-caveat" not in plain
+
+
+def test_source_cards_show_offsets_and_long_questions_are_shortened_as_headings(web_index: NewsIndex) -> None:
+    answer, articles = hostile_answer(web_index)
+    citation = answer.citations[0]
+    assert f"chars {citation.start}–{citation.end}" in sources_html(answer, 0, articles)
+    long = replace(answer, question="word " * 400)
+    panel = sources_panel([TurnView(long, sources_html(long, 0, articles))])
+    heading = panel.split("<summary", 1)[1].split("</summary>", 1)[0]
+    assert heading.endswith("…") and len(heading.split(">", 1)[1]) <= 160 + 10
+
+
+def test_a_busy_port_is_refused_with_the_setting_to_change(start_web_app: Callable[..., str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match=rf"cannot serve on 127.0.0.1:{port}.*--port or NEWSQA_PORT"):
+            start_web_app(port=port)
