@@ -33,6 +33,13 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;…\"'”’)]\s*$")
+# Footer links and tag lists are a few words; a longer line is prose that lost its final period.
+_SHORT_LINE_WORDS = 6
+# "Published: March 3, 2017", "Updated 10:42 GMT", "By Jane Doe, Harbor Gazette": lines between headline and body.
+# A byline names people, never ends like a sentence ("By Monday, all were safe." is prose).
+_DATELINE = re.compile(
+    r"^(?:(?i:published|updated|posted|last updated)\b.{0,60}\d|[Bb][Yy] [A-Z][\w'’.-]*(?:,? [\w'’-]+){0,6})$"
+)
 
 
 def replace_surrogates(text: str) -> str:
@@ -77,15 +84,16 @@ class CleanedPage:
 def clean_scraped_page(raw: str) -> CleanedPage:
     """Split a scraped news page (.txt) into headline, section, captions, body text and furniture.
 
-    Layout handled: an optional breadcrumb line ("News / Syria"), the headline (first short line),
-    caption lines anywhere, body paragraphs, and a trailing block of site furniture.
+    Layout handled: an optional breadcrumb line ("News / Syria"), the headline (first short line), byline
+    and date lines under it, caption lines anywhere, body paragraphs, and a trailing block of site furniture
+    (a last paragraph that merely lacks its final period is kept).
     """
     lines = [line for line in normalize_text(raw).split("\n")]
     nonblank = [i for i, line in enumerate(lines) if line]
     section, title = "", ""
     cursor = 0
-    if nonblank and _SECTION_LINE.match(lines[nonblank[0]]) and "/" in lines[nonblank[0]]:
-        section = re.sub(r"\s*/\s*", " / ", lines[nonblank[0]])
+    if nonblank and _is_breadcrumb(lines[nonblank[0]]):
+        section = re.sub(r"\s*[/|>»›]\s*", " / ", lines[nonblank[0]])
         cursor = 1
     if cursor < len(nonblank):
         candidate = lines[nonblank[cursor]]
@@ -93,18 +101,31 @@ def clean_scraped_page(raw: str) -> CleanedPage:
             title = candidate
             cursor += 1
     body_lines = [lines[i] for i in nonblank[cursor:]]
+    removed: list[str] = []
+    while body_lines and _DATELINE.match(body_lines[0]):  # byline and dates under the headline
+        removed.append(body_lines.pop(0))
     captions = tuple(line for line in body_lines if is_caption(line))
     kept = [line for line in body_lines if not is_caption(line)]
-    removed: list[str] = []
+    footer: list[str] = []
     # Trailing furniture: footer lines, and short non-prose lines after the last paragraph.
-    while kept and (is_furniture(kept[-1]) or not _ENDS_LIKE_PROSE.search(kept[-1])):
-        removed.insert(0, kept.pop())
+    while kept and (is_furniture(kept[-1]) or _is_short_non_prose(kept[-1])):
+        footer.insert(0, kept.pop())
+    removed += footer
     body: list[str] = []
     for line in kept:
         (removed if is_furniture(line) else body).append(line)
     return CleanedPage(
         title=title, text="\n\n".join(body), section=section, captions=captions, removed=tuple(removed)
     )
+
+
+def _is_breadcrumb(line: str) -> bool:
+    """"News / Syria", "Home | World | Europe": short segments between separators (a headline may hold one "|")."""
+    return bool(_SECTION_LINE.match(line)) and ("/" in line or len(re.findall(r"[|>»›]", line)) >= 2)
+
+
+def _is_short_non_prose(line: str) -> bool:
+    return not _ENDS_LIKE_PROSE.search(line) and (len(line.split()) <= _SHORT_LINE_WORDS or "|" in line)
 
 
 class _HTMLText(HTMLParser):
@@ -120,6 +141,9 @@ class _HTMLText(HTMLParser):
         self.h1 = ""
         self.blocks: list[tuple[str, str]] = []  # (tag, text)
         self._skip_depth = 0
+        self._article_depth = 0
+        self._skipped: list[bool] = []  # per open header: whether it was skipped (a site's, not an article's)
+        self._article_header = 0  # inside an article's header: its headline counts, its byline and dates do not
         self._stack: list[str] = []
         self._buffer: list[str] = []
         self._in_title = False
@@ -131,7 +155,16 @@ class _HTMLText(HTMLParser):
             if key and "content" in values:
                 self.meta.setdefault(key.lower(), values["content"])
             return
-        if tag in self._SKIP:
+        if tag == "time" and (stamp := dict(attrs).get("datetime")):
+            self.meta.setdefault("time", stamp)  # the first <time datetime> is the publication's, as a fallback
+        if tag == "article":
+            self._article_depth += 1
+        if tag == "header":  # a site's header is chrome; an article's holds its headline
+            self._flush()
+            self._skipped.append(not self._article_depth)
+            self._skip_depth += not self._article_depth
+            self._article_header += bool(self._article_depth)
+        elif tag in self._SKIP:
             self._skip_depth += 1
         elif tag == "title":
             self._in_title = True
@@ -140,7 +173,14 @@ class _HTMLText(HTMLParser):
             self._stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
+        if tag == "article":
+            self._article_depth = max(0, self._article_depth - 1)
+        if tag == "header":
+            self._flush()
+            site_header = self._skipped.pop() if self._skipped else True
+            self._skip_depth = max(0, self._skip_depth - site_header)
+            self._article_header = max(0, self._article_header - (not site_header))
+        elif tag in self._SKIP:
             self._skip_depth = max(0, self._skip_depth - 1)
         elif tag == "title":
             self._in_title = False
@@ -164,6 +204,8 @@ class _HTMLText(HTMLParser):
         tag = "figcaption" if "figcaption" in self._stack else (self._stack[-1] if self._stack else "p")
         if tag == "h1" and not self.h1:
             self.h1 = text
+        if self._article_header and tag != "h1":
+            return
         self.blocks.append((tag, text))
 
     def close(self) -> None:
@@ -178,6 +220,7 @@ class HTMLPage:
     date: str
     url: str
     captions: tuple[str, ...]
+    site: str = ""  # og:site_name: the outlet's own name
 
 
 def clean_html(html: str) -> HTMLPage:
@@ -196,7 +239,10 @@ def clean_html(html: str) -> HTMLPage:
         text
         for tag, text in parser.blocks
         if tag != "figcaption" and text != title and not is_caption(text) and not is_furniture(text)
+        and not _DATELINE.match(text)
     ]
-    date = meta.get("article:published_time") or meta.get("datepublished") or meta.get("date") or ""
+    date = (meta.get("article:published_time") or meta.get("datepublished") or meta.get("date")
+            or meta.get("time") or "")
     url = meta.get("og:url", "")
-    return HTMLPage(title=title, text="\n\n".join(paragraphs), date=date, url=url, captions=captions)
+    return HTMLPage(title=title, text="\n\n".join(paragraphs), date=date, url=url, captions=captions,
+                    site=meta.get("og:site_name", ""))

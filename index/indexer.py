@@ -602,7 +602,7 @@ class NewsIndex:
         return problems
 
     @classmethod
-    def repair(cls, folder: Path | str) -> NewsIndex:
+    def repair(cls, folder: Path | str, show_progress: bool = True) -> NewsIndex:
         """Rebuild the vector file, BM25 and manifest from an intact document store.
 
         A store that SQLite finds damaged, or whose rows no longer hash to what a readable manifest
@@ -625,7 +625,7 @@ class NewsIndex:
                 if manifest is not None:
                     _check_format(folder, manifest)  # never rewrite a newer index in this version's format
                     index._verify_store(manifest)
-                index._refresh(show_progress=True)
+                index._refresh(show_progress=show_progress)
                 index._persist_derived()
         except BaseException:
             store.close()

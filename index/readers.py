@@ -102,12 +102,20 @@ def normalize_date(value: str) -> str:
         return parsedate_to_datetime(value).date().isoformat()
     except (TypeError, ValueError, IndexError):
         pass
-    for fmt in ("%B %d, %Y", "%d %B %Y", "%b %d, %Y", "%d %b %Y", "%m/%d/%Y"):
+    for fmt in ("%B %d, %Y", "%d %B %Y", "%b %d, %Y", "%b. %d, %Y", "%d %b %Y", "%m/%d/%Y", "%Y%m%d"):
         try:
             return datetime.strptime(value, fmt).date().isoformat()
         except ValueError:
             continue
     return ""
+
+
+def records_from_fields(fields: dict[str, Any], location: str, fallback_id: str) -> Iterator[Record]:
+    """The article of a JSONL object or CSV row, after a warning when its date could not be read (kept undated)."""
+    record = article_from_fields(fields, location, fallback_id)
+    if isinstance(record, Article) and not record.date and record.metadata.get("raw_date"):
+        yield RecordError(location, f"date not understood ({record.metadata['raw_date']!r}); kept undated", kept=True)
+    yield record
 
 
 def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str) -> Record:
@@ -205,7 +213,7 @@ def read_jsonl(path: Path) -> Iterator[Record]:
             if not isinstance(obj, dict):
                 yield RecordError(location, f"expected a JSON object, got {type(obj).__name__}")
                 continue
-            yield article_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
+            yield from records_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
 
 
 def read_json(path: Path) -> Iterator[Record]:
@@ -227,7 +235,7 @@ def read_json(path: Path) -> Iterator[Record]:
         if not isinstance(obj, dict):
             yield RecordError(location, f"expected a JSON object, got {type(obj).__name__}")
         else:
-            yield article_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
+            yield from records_from_fields(obj, location, fallback_id=f"{path.stem}-{number}")
 
 
 def read_csv(path: Path) -> Iterator[Record]:
@@ -255,7 +263,7 @@ def read_csv(path: Path) -> Iterator[Record]:
                 if None in row:
                     yield RecordError(location, f"{len(columns) + len(row[None])} fields, header has {len(columns)}")
                     continue
-                yield article_from_fields(row, location, fallback_id=f"{path.stem}-{reader.line_num}")
+                yield from records_from_fields(row, location, fallback_id=f"{path.stem}-{reader.line_num}")
         except csv.Error as exc:
             yield RecordError(f"{path}:{reader.line_num}", f"CSV error: {exc}; rest of the file skipped")
             return
@@ -298,7 +306,7 @@ def read_html(path: Path) -> Iterator[Record]:
         metadata["captions"] = list(page.captions)
     yield Article(
         doc_id=path.stem, title=page.title, text=page.text, date=normalize_date(page.date),
-        url=page.url, source=outlet_from_url(page.url), metadata=metadata,
+        url=page.url, source=page.site or outlet_from_url(page.url), metadata=metadata,
     )
 
 
@@ -318,6 +326,7 @@ def read_feed(path: Path) -> Iterator[Record]:
             yield RecordError(location, "entry has no text")
             continue
         url = entry.get("link", "")
+        url = url if url.lower().startswith(("http://", "https://")) else ""  # feedparser may copy a urn: id here
         yield Article(
             doc_id=str(entry.get("id") or url or f"{path.stem}-{number}"),
             title=normalize_text(entry.get("title", "")),
@@ -361,8 +370,11 @@ def read_path(path: Path) -> Iterator[Record]:
     if not head:
         yield RecordError(str(path), "empty file (0 bytes)")
         return
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        yield RecordError(str(path), "UTF-16 text, which newsqa does not read; save the file as UTF-8")
+        return
     if _looks_binary(head):
-        yield RecordError(str(path), "binary file (contains NUL bytes), not text")
+        yield RecordError(str(path), "binary file (NUL or control bytes), not text")
         return
     if reader in (read_scraped_page, read_html) and (size := path.stat().st_size) > max_record_bytes():
         yield RecordError(str(path), f"file of {size:,} bytes is over the limit of {max_record_bytes():,} bytes for one article")

@@ -27,6 +27,11 @@ _BOUNDARY = re.compile(
     r"""|(?P<para>\n\s*)"""
 )
 _WORD_BEFORE = re.compile(r"([\w.\-]+)$")
+# A "sentence" longer than this is a table or a list flattened into text (a timeline of 78 attacks, 12,050
+# characters, in the demo corpus), not prose: it is cut, at a clause break where there is one, so that a
+# citation stays readable. The longest prose sentences of news run to about 500 characters.
+MAX_SENTENCE_CHARS = 600
+_CLAUSE_BREAKS = ("; ", ": ", ", ", " ")  # preferred cut points, best first
 
 
 def _is_abbreviation(text: str, end: int) -> bool:
@@ -69,8 +74,23 @@ def _append_stripped(text: str, start: int, end: int, spans: list[tuple[int, int
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = _cut_point(text, start, start + MAX_SENTENCE_CHARS)
+        _append_stripped(text, start, cut, spans)
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
     if end > start:
         spans.append((start, end))
+
+
+def _cut_point(text: str, start: int, limit: int) -> int:
+    """Where to cut a run-on span before `limit`: after the last clause break in its second half, else at `limit`."""
+    for mark in _CLAUSE_BREAKS:
+        at = text.rfind(mark, start + MAX_SENTENCE_CHARS // 2, limit)
+        if at != -1:
+            return at + len(mark.rstrip()) if mark.strip() else at
+    return limit
 
 
 def split_sentences(doc_id: str, text: str) -> list[Sentence]:

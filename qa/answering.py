@@ -28,6 +28,7 @@ NO_ANSWER = "I could not find an answer to that in the indexed articles."
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _MONTHS_SHORT = "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+_MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -279,14 +280,41 @@ def _type_spans(pattern: re.Pattern[str], text: str, qtype: QuestionType,
     return spans
 
 
+def _name_not_asked(text: str, start: int, end: int, weights: dict[str, float]) -> int | None:
+    """Where a name span's answer starts once words the question shares are trimmed off its front ("President
+    Donald Trump" for "which president"), or None when it names the question's own subject ("Betsy DeVos" for
+    "…confirmed DeVos?")."""
+    words = [(m.start(), tokenize(m.group())) for m in re.finditer(r"[\w'’.-]+", text[start:end])]
+    first = 0
+    while first < len(words) and all(t in weights for t in words[first][1]):
+        first += 1
+    kept = words[first:]
+    if not kept or any(t in weights for _, tokens in kept for t in tokens):
+        return None
+    return start + kept[0][0]
+
+
 def _has_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType, weights: dict[str, float]) -> bool:
     return bool(_type_spans(pattern, text, qtype, weights))
 
 
 def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
                     weights: dict[str, float]) -> tuple[int, int] | None:
-    """The asked-for span nearest to the question's words in the sentence."""
-    spans = _type_spans(pattern, text, qtype, weights)
+    """The asked-for span nearest to the question's words in the sentence, to show as the short answer.
+
+    Stricter than the type match that helps choose sentences: a name the question itself gives is not
+    its answer, and "May" after a name is Theresa May, not the month.
+    """
+    spans = []
+    for start, end in _type_spans(pattern, text, qtype, weights):
+        if qtype == "who":
+            trimmed = _name_not_asked(text, start, end, weights)
+            if trimmed is None:
+                continue
+            start = trimmed
+        if qtype == "when" and text[start:end].lower() in _MONTH_NAMES and re.search(r"[A-Z]\w*\s+$", text[:start]):
+            continue
+        spans.append((start, end))
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", text) if tokenize(m.group()) and tokenize(m.group())[0] in weights]

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-wait", action="store_true", help="refuse instead of waiting if another ingest runs")
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--k", type=int, help="passages to retrieve")
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
@@ -37,14 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
 
     delete = sub.add_parser("delete", parents=[common], help="remove articles by id")
-    delete.add_argument("ids", nargs="+")
+    delete.add_argument("ids", nargs="+", help="article ids, as `ask --json` shows them (article_id)")
 
     check = sub.add_parser("check", parents=[common], help="report the state of an index")
     check.add_argument("--repair", action="store_true", help="rebuild vector, BM25 and manifest files from the store")
 
     serve = sub.add_parser("serve", parents=[common], help="start the web chat")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="address to listen on (default: settings host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: settings port, 7860)")
     serve.add_argument("--auth", help="user:password to require a login")
     serve.add_argument("--demo", action="store_true", help="build the demo index first if the index is empty")
 
@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.quiet:
+        _silence_model_loading()
     try:
         settings = load_settings(args.config).with_overrides(index_dir=args.index)
         return _COMMANDS[args.command](args, settings)
@@ -92,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything committed before this point is kept", file=sys.stderr)
         return 130
+
+
+def _silence_model_loading() -> None:
+    """--quiet: the model library's own "Loading weights" bar too."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,13 +114,19 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary())
     if args.paths:
         index = open_index(settings, readonly=False)
-        report = index.add(read_paths(args.paths), show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+        try:
+            report = index.add(read_paths(args.paths), show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+        finally:
+            index.close()
         print(report.summary())
-        index.close()
+        if report.errors and not (report.added or report.replaced or report.unchanged):
+            return 1  # every record was refused: a script should notice
     return 0
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.question.strip():
+        raise ValueError("the question is empty")
     _require_index(settings)
     settings = settings.with_overrides(k=args.k)
     pipeline = open_pipeline(settings)
@@ -154,7 +169,7 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     if args.repair:
-        index = NewsIndex.repair(settings.index_dir)
+        index = NewsIndex.repair(settings.index_dir, show_progress=not args.quiet)
         print(f"rebuilt vector, BM25 and manifest files of {settings.index_dir} from the document store")
     else:
         index = NewsIndex.open(settings.index_dir, readonly=True)

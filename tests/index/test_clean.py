@@ -74,6 +74,17 @@ def test_trailing_short_non_prose_lines_are_furniture_but_inner_prose_stays() ->
     assert "Share this article" in page.removed and "Syria Daesh" in page.removed
 
 
+def test_pipe_breadcrumb_byline_and_a_last_paragraph_without_its_period() -> None:
+    last = "The mine will stay closed while inspectors examine the shaft and the company reviews its safety rules"
+    page = clean_scraped_page("\n\n".join(["Home | World | Europe", TITLE, "By Jane Doe, Harbor Gazette",
+                                            "Published: March 3, 2017", BODY[0], last, "Home | About | Contact"]))
+    assert (page.section, page.title) == ("Home / World / Europe", TITLE)
+    assert page.text == BODY[0] + "\n\n" + last  # prose that lost its period is not furniture
+    assert page.removed == ("By Jane Doe, Harbor Gazette", "Published: March 3, 2017", "Home | About | Contact")
+    assert clean_scraped_page("Storm Doris | Ireland\n\n" + BODY[0]).title == "Storm Doris | Ireland"  # one "|"
+    assert clean_scraped_page("\n\n".join([TITLE, "By Monday, all were safe.", BODY[0]])).text.startswith("By Monday")
+
+
 def test_seed_page_indexed_keeps_captions_and_footer_out_of_every_passage(tmp_path: Path) -> None:
     path = tmp_path / "000_syria.txt"
     path.write_text(SEED_PAGE, encoding="utf-8")
@@ -124,6 +135,21 @@ def test_normalize_text() -> None:
     raw = "\ufeffCafe\u0301\u00a0 ist\tgut.\r\n\r\n\r\n\r\nZweiter\x07 Absatz.  \n"
     assert normalize_text(raw) == "Café ist gut.\n\nZweiter Absatz."
     assert normalize_text("  \n \n") == ""
+
+
+def test_clean_html_reads_the_headline_and_date_in_an_articles_own_header() -> None:
+    html = """<html><head><title>Welcome - Harbor Gazette</title>
+    <meta property="og:site_name" content="Harbor Gazette"></head>
+    <body><header><h1>Harbor Gazette</h1><nav>Home</nav></header>
+    <article><header><h1>Old Harbour Bridge to close for repairs</h1>
+    <p>By Jane Doe</p><time datetime="2017-03-03T08:00:00Z">March 3</time></header>
+    <p>The Old Harbour Bridge, built in 1931, will close for six months from April.</p></article>
+    <footer>Contact us</footer></body></html>"""
+    page = clean_html(html)
+    assert page.title == "Old Harbour Bridge to close for repairs"
+    assert (page.date, page.site) == ("2017-03-03T08:00:00Z", "Harbor Gazette")
+    assert page.text.startswith("The Old Harbour Bridge") and "Jane Doe" not in page.text  # the byline is not text
+    assert "Contact" not in page.text
 
 
 def test_clean_html_drops_scripts_chrome_and_separates_captions() -> None:

@@ -198,6 +198,10 @@ def test_html_page(tmp_path: Path) -> None:
     (article,) = list(read_path(path))
     assert article.doc_id == "storm" and article.title == "Storm Doris hits Ireland"
     assert (article.date, article.url, article.source) == ("2017-02-23", "https://www.rte.ie/news/2017/0223/storm", "RTÉ")
+    named = tmp_path / "named.html"
+    named.write_text(path.read_text(encoding="utf-8").replace(
+        "<script>", '<meta property="og:site_name" content="RTÉ News"><script>', 1), encoding="utf-8")
+    assert next(iter(read_path(named))).source == "RTÉ News"  # the outlet's own name, before its domain
     assert article.text == "Storm Doris brought winds of 150 km/h.\n\nThousands lost power."
     assert article.metadata["captions"] == ["Waves at Salthill (RTÉ)"]
     assert "BUY" not in article.text and "track" not in article.text
@@ -236,6 +240,26 @@ def test_rss_feed(tmp_path: Path) -> None:
     assert error.location == f"{path}[entry 2]" and "no text" in error.reason
 
 
+def test_a_feed_entry_without_a_web_link_has_no_url(tmp_path: Path) -> None:
+    path = tmp_path / "ids.rss"
+    path.write_text("""<?xml version="1.0"?><rss version="2.0"><channel><title>Harbor</title>
+    <item><guid isPermaLink="false">urn:hb:2</guid><title>Bridge</title><description>The bridge closed.</description></item>
+    </channel></rss>""", encoding="utf-8")
+    (entry,) = list(read_path(path))
+    assert (entry.doc_id, entry.url) == ("urn:hb:2", "")
+
+
+def test_unreadable_dates_are_reported_and_the_article_kept_undated(tmp_path: Path) -> None:
+    path = tmp_path / "dates.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "text": BODY, "date": "Feb. 7, 2017"}, {"id": "b", "text": BODY + " More.", "date": 20170305},
+        {"id": "c", "text": BODY + " Other.", "date": "last Tuesday"}]), encoding="utf-8")
+    records = list(read_path(path))
+    assert [(a.doc_id, a.date) for a in articles(records)] == [("a", "2017-02-07"), ("b", "2017-03-05"), ("c", "")]
+    (warning,) = errors(records)
+    assert warning.kept and warning.location == f"{path}:3" and "date not understood ('last Tuesday')" in warning.reason
+
+
 def test_atom_feed(tmp_path: Path) -> None:
     path = tmp_path / "dw.atom"
     path.write_text(ATOM, encoding="utf-8")
@@ -249,6 +273,7 @@ def test_atom_feed(tmp_path: Path) -> None:
     ("missing.jsonl", None, "no such file or folder"),
     ("empty.jsonl", b"", "empty file (0 bytes)"),
     ("binary.csv", b"id,text\x00\x01\x02", "binary file"),
+    ("utf16.txt", "Headline\n\nBody.".encode("utf-16"), "UTF-16 text, which newsqa does not read; save the file as UTF-8"),
     ("doc.pdf", b"%PDF-1.4", "unsupported file type '.pdf'"),
 ])
 def test_file_level_errors_name_the_path(tmp_path: Path, name: str, data: bytes | None, reason: str) -> None:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from index.models import Article
-from index.sentences import sentence_spans, split_sentences
+from index.sentences import MAX_SENTENCE_CHARS, sentence_spans, split_sentences
 
 
 def texts(text: str) -> list[str]:
@@ -143,3 +143,17 @@ def test_offsets_invariant_on_demo_articles(demo_records: list) -> None:
         assert_offsets(article.text)
         total += len(split_sentences(article.doc_id, article.text))
     assert total > 10 * len(articles)
+
+
+def test_a_table_flattened_into_one_run_on_sentence_is_cut_into_readable_pieces() -> None:
+    row = "MELBOURNE, AUSTRALIA September, 2014 TARGET: Two police officers wounded in knife attack ATTACKER: A 406 stories "
+    table = (row * 40).rstrip() + "."
+    text = "Attacks since 2014. " + table + " The end."
+    spans = sentence_spans(text)
+    assert spans[0] == (0, 19) and text[spans[-1][0] : spans[-1][1]] == "The end."
+    pieces = [text[a:b] for a, b in spans[1:-1]]
+    assert all(len(p) <= MAX_SENTENCE_CHARS for p in pieces) and len(pieces) >= 8
+    assert all(p == p.strip() and not p.startswith((",", ":")) for p in pieces)
+    assert "".join(pieces).replace(" ", "") == table.replace(" ", "")  # nothing lost between pieces
+    prose = "A long but ordinary sentence, " + "with clause after clause, " * 15 + "ends here."
+    assert len(prose) < MAX_SENTENCE_CHARS and sentence_spans(prose) == [(0, len(prose))]

@@ -9,9 +9,9 @@ import pytest
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
-from qa.answering import _TYPE_PATTERNS, AnswerConfig
+from qa.answering import _TYPE_PATTERNS, AnswerConfig, _best_type_span
 from qa.pipeline import QAPipeline
-from qa.retrieval import RetrievalConfig
+from qa.retrieval import RetrievalConfig, query_terms
 
 # One story: four sentences repeat its subject, one holds what was done (and the answer).
 LEAVE = Article(
@@ -138,3 +138,18 @@ def test_a_question_far_from_every_passage_is_declined_whatever_words_it_shares(
     assert not lexical_only.abstained  # without a query vector there is no cosine to hold against the floor
     with pytest.raises(ValueError, match="min_dense must be a cosine in"):
         AnswerConfig(min_dense=1.5)
+
+
+def test_the_short_answer_is_not_the_questions_own_subject_nor_a_name_read_as_a_month() -> None:
+    def short(question: str, qtype: str, sentence: str) -> str | None:
+        weights = {t: 1.0 for t in query_terms(question)}
+        span = _best_type_span(_TYPE_PATTERNS[qtype], sentence, qtype, weights)  # type: ignore[arg-type]
+        return sentence[span[0] : span[1]] if span else None
+
+    vote = "The Senate confirmed Betsy DeVos after Vice President Mike Pence cast a tie-breaking vote."
+    assert short("Who cast the tie-breaking vote for DeVos?", "who", vote) == "Vice President Mike Pence"
+    assert short("Which vice president cast the vote?", "who", vote) == "Mike Pence"  # the shared title trimmed
+    assert short("Who confirmed Betsy DeVos?", "who", "Betsy DeVos was confirmed on Tuesday.") is None
+    brexit = "Theresa May said Article 50 would be triggered by March 31."
+    assert short("When will Article 50 be triggered?", "when", brexit) == "March 31"
+    assert short("When will Article 50 be triggered?", "when", "Theresa May will trigger Article 50.") is None

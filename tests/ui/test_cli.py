@@ -67,6 +67,11 @@ def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys:
     assert not (tmp_path / "ix").exists()
     code, _, err = run(capsys, "ingest", "--index", str(tmp_path / "ix"))
     assert code == 2 and "give files or folders to ingest" in err
+    (tmp_path / "bad.jsonl").write_text("{not json}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "ingest", str(tmp_path / "bad.jsonl"), "--index", str(tmp_path / "ix"), "--quiet")
+    assert code == 1 and "skipped 1: malformed JSON" in out  # every record refused: a failure for scripts
+    code, _, err = run(capsys, "ask", "  ", "--index", str(tmp_path / "ix"))
+    assert code == 2 and "the question is empty" in err
 
 
 def test_check_and_delete_without_index_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
