@@ -28,7 +28,8 @@ _CAPTION_CREDIT = re.compile(
 _CAPTION_START = re.compile(r"^(?:photo|file photo|image|picture|caption)\s*[:|-]", re.IGNORECASE)
 _FURNITURE = re.compile(
     r"website can (?:also )?be accessed|alternate addresses|follow us on|subscribe to|sign up for|"
-    r"all rights reserved|^©|copyright \d{4}|click here|share this|^related:|^read more|^advertisement$|"
+    r"all rights reserved|^©|copyright \d{4}|click here|share this|^related\b|^read more|^advertisement$|"
+    r"^tags?\b|^topics?:|^more on this story|^more from|^see also|"
     r"download (?:the|our) app|newsletter",
     re.IGNORECASE,
 )
@@ -38,7 +39,8 @@ _SHORT_LINE_WORDS = 6
 # "Published: March 3, 2017", "Updated 10:42 GMT", "By Jane Doe, Harbor Gazette": lines between headline and body.
 # A byline names people, never ends like a sentence ("By Monday, all were safe." is prose).
 _DATELINE = re.compile(
-    r"^(?:(?i:published|updated|posted|last updated)\b.{0,60}\d|[Bb][Yy] [A-Z][\w'’.-]*(?:,? [\w'’-]+){0,6})$"
+    r"^(?:(?i:published|updated|posted|last updated)\b.{0,60}\d[^.!?]{0,12}"
+    r"|[Bb][Yy] [A-Z][\w'’.-]*(?:,? (?:and |of |de )?[A-Z][\w'’-]*){0,6})$"
 )
 
 
@@ -155,7 +157,7 @@ class _HTMLText(HTMLParser):
             if key and "content" in values:
                 self.meta.setdefault(key.lower(), values["content"])
             return
-        if tag == "time" and (stamp := dict(attrs).get("datetime")):
+        if tag == "time" and not self._skip_depth and (stamp := dict(attrs).get("datetime")):
             self.meta.setdefault("time", stamp)  # the first <time datetime> is the publication's, as a fallback
         if tag == "article":
             self._article_depth += 1
@@ -238,8 +240,7 @@ def clean_html(html: str) -> HTMLPage:
     paragraphs = [
         text
         for tag, text in parser.blocks
-        if tag != "figcaption" and text != title and not is_caption(text) and not is_furniture(text)
-        and not _DATELINE.match(text)
+        if tag != "figcaption" and text not in (title, parser.h1) and not is_caption(text) and not is_furniture(text)
     ]
     date = (meta.get("article:published_time") or meta.get("datepublished") or meta.get("date")
             or meta.get("time") or "")

@@ -239,8 +239,9 @@ class NewsIndex:
                 f"index {folder} was built with {stored.model} ({stored.dim}-d) but the embedder is "
                 f"{embedder.name} ({embedder.dim}-d); use the same model or build a new index"
             )
-        index = cls(folder, _open_store(folder / STORE_FILE, readonly), stored, embedder, readonly)
+        store = _open_store(folder / STORE_FILE, readonly)
         try:
+            index = cls(folder, store, stored, embedder, readonly)
             with index.store.snapshot():
                 version = index.store.version
                 if manifest["store_version"] == version:
@@ -258,7 +259,7 @@ class NewsIndex:
                 if not readonly:
                     index._persist_unless_locked()
         except BaseException:
-            index.store.close()
+            store.close()
             raise
         return index
 
@@ -463,8 +464,10 @@ class NewsIndex:
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
             batch: list[tuple[Article, str]] = []
             replaced: list[str] = []
+            before: dict[str, str | None] = {}  # doc id -> content hash it had before this run (None: new)
             text_of: dict[str, str] = {}  # doc id -> content hash of its latest text in this run
             holder_of: dict[str, str] = {}  # content hash -> the doc id holding that text in this run
+            changed: set[str] = set()  # ids indexed before this run that it gives a new text
             for record in records:
                 progress.update(1)
                 if isinstance(record, RecordError):
@@ -472,20 +475,23 @@ class NewsIndex:
                     progress.write(f"{'warning' if record.kept else 'skipped'} {record}")
                     continue
                 digest, doc_id = content_hash(record), record.doc_id
-                stored = self.store.content_hash(doc_id)
-                current = text_of.get(doc_id, stored)
+                if doc_id not in before:
+                    before[doc_id] = self.store.content_hash(doc_id)
+                current = text_of.get(doc_id, before[doc_id])
                 if current == digest:
                     report.unchanged += 1
+                    text_of[doc_id], holder_of[digest] = digest, doc_id
                     continue
-                if self._duplicate_of(digest, holder_of, text_of) if stored is None else digest in holder_of:
+                if self._duplicate_of(digest, holder_of, text_of) if before[doc_id] is None else digest in holder_of:
                     report.duplicates += 1
                     continue
                 if doc_id in text_of and doc_id not in report.repeated:
                     report.repeated.append(doc_id)  # e.g. two files named story.txt in different folders
-                if stored is not None and doc_id not in text_of:
+                if before[doc_id] is not None and doc_id not in changed:
+                    changed.add(doc_id)
                     report.replaced += 1  # counted once per article that was indexed before this run
-                if stored is not None and doc_id not in replaced:
-                    replaced.append(doc_id)
+                if doc_id not in replaced and self.store.content_hash(doc_id) is not None:
+                    replaced.append(doc_id)  # stored before this run, or by one of its earlier batches
                 batch = [(a, h) for a, h in batch if a.doc_id != doc_id]
                 if current is not None and holder_of.get(current) == doc_id:
                     del holder_of[current]  # its earlier text is free again: the later version wins

@@ -195,12 +195,12 @@ def read_jsonl(path: Path) -> Iterator[Record]:
             if raw is None:
                 yield RecordError(location, _too_long(size, limit))
                 continue
-            if not raw.strip():
-                continue
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # a BOM may open the file
             except UnicodeDecodeError as exc:
                 yield RecordError(location, f"not valid UTF-8 (byte {exc.start} of the line)")
+                continue
+            if not line.strip():
                 continue
             try:
                 obj = json.loads(line)

@@ -281,15 +281,13 @@ def _type_spans(pattern: re.Pattern[str], text: str, qtype: QuestionType,
 
 
 def _name_not_asked(text: str, start: int, end: int, weights: dict[str, float]) -> int | None:
-    """Where a name span's answer starts once words the question shares are trimmed off its front ("President
-    Donald Trump" for "which president"), or None when it names the question's own subject ("Betsy DeVos" for
-    "…confirmed DeVos?")."""
-    words = [(m.start(), tokenize(m.group())) for m in re.finditer(r"[\w'’.-]+", text[start:end])]
-    first = 0
-    while first < len(words) and all(t in weights for t in words[first][1]):
-        first += 1
-    kept = words[first:]
-    if not kept or any(t in weights for _, tokens in kept for t in tokens):
+    """Where a name span's answer starts: after the last word it shares with the question ("U.S. President Donald
+    Trump" for "which president" gives "Donald Trump"). None when the question's own words end it ("Betsy DeVos"
+    for "…confirmed DeVos?" names the question's subject) or nothing of three letters is left."""
+    words = [(m.start(), m.group(), tokenize(m.group())) for m in re.finditer(r"[\w'’.-]+", text[start:end])]
+    shared = [i for i, (_, _, tokens) in enumerate(words) if tokens and all(t in weights for t in tokens)]
+    kept = words[shared[-1] + 1 :] if shared else words
+    if not any(sum(ch.isalpha() for ch in word) >= 3 for _, word, _ in kept):
         return None
     return start + kept[0][0]
 
@@ -303,7 +301,7 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
     """The asked-for span nearest to the question's words in the sentence, to show as the short answer.
 
     Stricter than the type match that helps choose sentences: a name the question itself gives is not
-    its answer, and "May" after a name is Theresa May, not the month.
+    its answer, and "May" after a name is Theresa May, not the month ("In May" still is).
     """
     spans = []
     for start, end in _type_spans(pattern, text, qtype, weights):
@@ -312,7 +310,7 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
             if trimmed is None:
                 continue
             start = trimmed
-        if qtype == "when" and text[start:end].lower() in _MONTH_NAMES and re.search(r"[A-Z]\w*\s+$", text[:start]):
+        if qtype == "when" and text[start:end] == "May" and _after_a_name(text, start):
             continue
         spans.append((start, end))
     if not spans:
@@ -321,6 +319,12 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
     if not anchors:
         return spans[0]
     return min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
+
+
+def _after_a_name(text: str, at: int) -> bool:
+    """Whether the word just before `at` is capitalised and not a stopword: "Theresa May", not "In May"."""
+    match = re.search(r"([A-Z][\w'’-]*)\s+$", text[:at])
+    return bool(match and tokenize(match.group(1)))
 
 
 def _unmet_outcome(question: str, chosen: list[ScoredSentence]) -> bool:

@@ -15,10 +15,12 @@ from index.lexical import STOPWORDS, tokenize
 _PRONOUNS = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|the same)\b", re.IGNORECASE
 )
-_PERSONAL = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its)\b", re.IGNORECASE)
+# Pronouns that point back at someone not named in the question; possessives ("her speech") usually
+# point at the question's own name.
+_PERSONAL = re.compile(r"\b(he|she|they|him|them|it)\b", re.IGNORECASE)
 _ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
 # Capitalised words in a row; a word ending a sentence ("…at Kintampo. It was…") ends the name.
-_ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:(?<![a-z][a-z]\.)\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
+_ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:(?<![a-z][a-z]\.)(?<![A-Z][A-Z]\.)\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
 _NOT_ENTITIES = {"what", "who", "when", "where", "why", "how", "which", "the", "a", "an", "and", "in", "on", "did",
                  "does", "do", "is", "was", "were", "are", "i", "it", "he", "she", "they", "this", "that", "what's"}
 # Days and months are capitalised but name a time, not who or what the conversation is about.
@@ -69,7 +71,10 @@ def is_follow_up(question: str) -> bool:
     """
     if _ELLIPTICAL.search(question.strip()):
         return True
-    if entities(question):
+    first_word = re.match(r"\W*([\w'’-]+)", question)
+    # "Tell me more", "Continue": a capitalised first word alone is not a name the question gives
+    names = [e for e in entities(question) if not (first_word and e == first_word.group(1))]
+    if names:
         return bool(_PERSONAL.search(question))
     content = [w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS]
     return bool(_PRONOUNS.search(question)) or len(content) <= 3

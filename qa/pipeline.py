@@ -57,7 +57,7 @@ class QAPipeline:
             period = None
         elif period is not None and self.time_mode == "filter":
             filters, period = filters.merged(period), None
-        later = self.newest is not None and names_later_period(question, self.newest)
+        later = use_time and self.newest is not None and names_later_period(question, self.newest)
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
         retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
         answer = self.answerer.answer(question, retrieval, query_vector)
@@ -91,7 +91,7 @@ class QAPipeline:
             limits.append(f"outlets {', '.join(filters.sources)}")
         span = (f"; the indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}"
                 if self.oldest and self.newest else "")
-        return f"No indexed article matches the filters ({'; '.join(limits)}){span}."
+        return f"No indexed article matches the dates and outlets searched ({'; '.join(limits)}){span}."
 
     def _coverage(self, side: str) -> str:
         """What the corpus cannot tell: events after its newest article, or before its oldest."""

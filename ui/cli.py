@@ -119,7 +119,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             index.close()
         print(report.summary())
-        if report.errors and not (report.added or report.replaced or report.unchanged):
+        if any(not e.kept for e in report.errors) and not (report.added or report.replaced or report.unchanged):
             return 1  # every record was refused: a script should notice
     return 0
 

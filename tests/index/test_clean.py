@@ -152,6 +152,23 @@ def test_clean_html_reads_the_headline_and_date_in_an_articles_own_header() -> N
     assert "Contact" not in page.text
 
 
+def test_footer_tags_and_related_lines_of_any_length_and_an_update_time_are_furniture() -> None:
+    page = clean_scraped_page("\n\n".join([TITLE, "Updated 10:42 GMT", BODY[0],
+                                            "Tags: Syria, Iraq, Islamic State, Mosul, Raqqa, Russia",
+                                            "More on this story: Storm Doris batters the British Isles"]))
+    assert page.text == BODY[0] and page.removed[0] == "Updated 10:42 GMT" and len(page.removed) == 3
+    prose = clean_scraped_page("\n\n".join([TITLE, "By Sudan's army, the town was retaken", BODY[0]]))
+    assert prose.text.startswith("By Sudan's army")  # lowercase words: prose, not a byline
+
+
+def test_clean_html_keeps_site_chrome_dates_out_and_the_headline_out_of_the_text() -> None:
+    html = """<html><head><meta property="og:title" content="Bridge to close | Harbor Gazette"></head><body>
+    <header><time datetime="2024-05-01">Today</time></header>
+    <article><header><h1>Bridge to close</h1></header><p>By March, prices had doubled.</p></article></body></html>"""
+    page = clean_html(html)
+    assert page.date == "" and page.text == "By March, prices had doubled."  # no h1 paragraph, no masthead date
+
+
 def test_clean_html_drops_scripts_chrome_and_separates_captions() -> None:
     html = """<html><head><title>Site | Headline</title>
     <meta property="og:title" content="Storm hits Ireland">

@@ -158,6 +158,23 @@ def test_within_one_input_the_later_version_wins(tmp_path: Path, tiny_articles: 
     assert index.check() == []
 
 
+@pytest.mark.parametrize("batch_articles", [1, 32])
+def test_the_later_version_wins_even_when_it_repeats_a_stored_text(tmp_path: Path, tiny_articles: list[Article],
+                                                                  batch_articles: int) -> None:
+    index = open_index(tmp_path / "ix", HashEmbedder(64))
+    index.add(tiny_articles[:2], show_progress=False)  # a1 holds X
+    new_x = replace(tiny_articles[1], doc_id="n", text="A new story, told once.")
+    copy_of_a1 = replace(new_x, text=tiny_articles[0].text)  # n's later version repeats a1's stored text
+    report = index.add([new_x, copy_of_a1], show_progress=False, batch_articles=batch_articles)
+    # the later record is a duplicate of a1 whether or not the first was committed in a batch of its own
+    assert (report.added, report.duplicates) == (1, 1) and index.store.article("n").text == new_x.text
+    stored = tiny_articles[0]
+    report = index.add([stored, replace(stored, text="Another text.")], show_progress=False,
+                       batch_articles=batch_articles)
+    assert (report.unchanged, report.replaced, report.repeated) == (1, 1, ["a1"])
+    assert index.store.article("a1").text == "Another text." and index.check() == []
+
+
 def test_record_errors_are_reported_not_fatal(tmp_path: Path, tiny_articles: list[Article]) -> None:
     index = open_index(tmp_path / "ix", HashEmbedder(64))
     records = [RecordError("news.jsonl:3", "malformed JSON (Expecting value at column 1)"), tiny_articles[0],

@@ -76,6 +76,9 @@ def test_jsonl_field_aliases_dates_outlets_and_metadata(tmp_path: Path) -> None:
 
 def test_jsonl_opened_by_a_byte_order_mark_keeps_its_first_record(tmp_path: Path) -> None:
     path = tmp_path / "bom.jsonl"
+    blank_first = tmp_path / "bom-blank.jsonl"
+    blank_first.write_bytes(b"\xef\xbb\xbf\n" + json.dumps({"id": "only", "text": BODY}).encode() + b"\n")
+    assert [(type(r).__name__, r.doc_id) for r in read_path(blank_first)] == [("Article", "only")]
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "first", "text": BODY}).encode() + b"\n"
                      + json.dumps({"id": "second", "text": "Second record."}).encode() + b"\n")
     records = list(read_path(path))

@@ -149,7 +149,10 @@ def test_the_short_answer_is_not_the_questions_own_subject_nor_a_name_read_as_a_
     vote = "The Senate confirmed Betsy DeVos after Vice President Mike Pence cast a tie-breaking vote."
     assert short("Who cast the tie-breaking vote for DeVos?", "who", vote) == "Vice President Mike Pence"
     assert short("Which vice president cast the vote?", "who", vote) == "Mike Pence"  # the shared title trimmed
+    signed = "U.S. President Donald Trump signed the order."
+    assert short("Which president signed the order?", "who", signed) == "Donald Trump"  # after the last shared word
     assert short("Who confirmed Betsy DeVos?", "who", "Betsy DeVos was confirmed on Tuesday.") is None
     brexit = "Theresa May said Article 50 would be triggered by March 31."
     assert short("When will Article 50 be triggered?", "when", brexit) == "March 31"
     assert short("When will Article 50 be triggered?", "when", "Theresa May will trigger Article 50.") is None
+    assert short("When did the law take effect?", "when", "In May the law took effect.") == "May"  # "In" is no name

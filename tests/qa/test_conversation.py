@@ -42,6 +42,7 @@ def test_entities_are_names_not_question_words_or_days() -> None:
     assert entities("And in Germany?") == ["Germany"]
     assert entities("what happened in march") == []
     assert entities("Up to 20 people died at Kintampo. It was closed.") == ["Kintampo"]
+    assert entities("He flew to the UK. Theresa May met him.") == ["UK", "Theresa May"]
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -53,6 +54,8 @@ def test_entities_are_names_not_question_words_or_days() -> None:
     ("What did he say about Mexico?", True),  # a name of its own, and a pronoun pointing back
     ("How many people were evacuated?", True),  # names nothing and says too little to find a story
     ("Which country was named the world's happiest in 2017?", False),
+    ("Tell me more.", True), ("Continue.", True),  # a capitalised first word is no name of its own
+    ("Where did Betsy DeVos give her speech?", False),  # "her" is DeVos: a possessive does not point back
 ])
 def test_is_follow_up(question: str, expected: bool) -> None:
     assert is_follow_up(question) is expected

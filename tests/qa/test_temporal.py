@@ -108,7 +108,7 @@ def test_filter_mode_declines_a_period_outside_the_corpus_at_once(tiny_index: Ne
 
 
 @pytest.mark.parametrize("question", ["What happened in March 0000?", "What happened in December 9999?",
-                                      "What happened on December 31, 9999?", "Who won in Feb 0?"])
+                                      "What happened on December 31, 9999?", "What happened in Dec. 9999?"])
 def test_years_a_date_cannot_hold_name_no_period(tiny_index: NewsIndex, question: str) -> None:
     assert date_filter_for(question, NEWEST) is None
     assert QAPipeline(tiny_index).ask(question).question == question  # answered or declined, never a crash
@@ -147,5 +147,5 @@ def test_question_period_narrows_the_users_filter(tiny_index: NewsIndex) -> None
 def test_filters_that_leave_no_article_say_so(tiny_index: NewsIndex) -> None:
     answer = QAPipeline(tiny_index).ask("Who cast the tie-breaking vote?", filters=Filters("2018-01-01", None))
     assert answer.abstained and not answer.hits
-    assert answer.text == ("No indexed article matches the filters (dates 2018-01-01 to any); "
+    assert answer.text == ("No indexed article matches the dates and outlets searched (dates 2018-01-01 to any); "
                            "the indexed articles run from 2017-01-16 to 2017-03-10.")
