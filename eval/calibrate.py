@@ -150,8 +150,10 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     features = np.array([[a.signals.get(name, 0.0) for name in SIGNALS] for a in answers])
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
     # A question declined before any evidence is read (in filter mode, a period outside the corpus) has no
-    # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the fit.
-    read = np.array([bool(a.signals) for a in answers])
+    # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the
+    # fit. So does one the min_dense floor declines whatever its confidence (its evidence is off the question's topic).
+    floor = pipeline.answerer.config.min_dense if pipeline.retriever.config.mode != "bm25" else -1.0
+    read = np.array([bool(a.signals) and a.signals["dense"] >= floor for a in answers])
     weights = fit_logistic(features[read], labels[read], l2)
     scores = _read_confidences(weights, features, read)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))

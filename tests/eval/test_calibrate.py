@@ -67,6 +67,16 @@ def test_calibration_fits_one_weight_per_signal_and_reports_declines(tiny_index:
     AnswerConfig(confidence_weights=result.weights)  # what it prints is what the answerer takes
 
 
+def test_questions_the_min_dense_floor_declines_count_as_declined_at_every_threshold(tiny_index: NewsIndex) -> None:
+    def declined_at_the_lowest(pipeline: QAPipeline) -> int:
+        unanswerable, answerable = calibrate(pipeline, QUESTIONS, show_progress=False).declined[min(THRESHOLDS)]
+        return round(unanswerable * 3 + answerable * 5)  # QUESTIONS: 3 unanswerable, 5 answerable
+
+    dense = sorted(QAPipeline(tiny_index).ask(q.question).signals["dense"] for q in QUESTIONS)
+    floored = QAPipeline(tiny_index, answering=AnswerConfig(min_dense=dense[3] + 1e-6))  # four fall under it
+    assert declined_at_the_lowest(floored) >= 4 > declined_at_the_lowest(QAPipeline(tiny_index))
+
+
 def test_calibration_needs_both_kinds_of_question(tiny_index: NewsIndex) -> None:
     with pytest.raises(ValueError, match="both answerable"):
         calibrate(QAPipeline(tiny_index), QUESTIONS[:5], show_progress=False)
