@@ -106,12 +106,14 @@ def pick_threshold(answerable_scores: np.ndarray) -> float:
 
 
 def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l2: float = 1.0,
-                   repeats: int = 20, seed: int = 0) -> HeldOut | None:
+                   repeats: int = 20, seed: int = 0, scored: np.ndarray | None = None) -> HeldOut | None:
     """Repeated stratified two-fold cross-validation of the fit and of the threshold choice.
 
     Each repeat splits both kinds of question in random halves; weights and threshold come from one half
-    (the threshold as the product's is chosen) and are scored on the other, both ways round.
+    (the threshold as the product's is chosen) and are scored on the other, both ways round. Questions
+    outside `scored` (default: those `read`) count as declined at every threshold.
     """
+    scored = read if scored is None else scored
     rng = np.random.default_rng(seed)
     positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
     if min(len(p) for p in positions) < 2:
@@ -126,9 +128,9 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l
             if len(set(labels[train & read])) < 2:  # the half's only questions of a kind were declined unread
                 continue
             weights = fit_logistic(features[train & read], labels[train & read], l2)
-            fitted = _read_confidences(weights, features[train], read[train])
+            fitted = _read_confidences(weights, features[train], scored[train])
             threshold = pick_threshold(fitted[labels[train] == 1])
-            scores = _read_confidences(weights, features[test], read[test])
+            scores = _read_confidences(weights, features[test], scored[test])
             auroc = _auroc(scores, labels[test])
             if auroc is not None:  # always, as the split is stratified; None only for a half without a kind
                 aurocs.append(auroc)
@@ -151,12 +153,14 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
     # A question declined before any evidence is read (in filter mode, a period outside the corpus) has no
     # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the
-    # fit. So does one the min_dense floor declines whatever its confidence (its evidence is off the question's topic).
+    # fit. One the min_dense floor declines (its evidence is off the question's topic) is fitted, as its signals
+    # are real, but counts as declined at every threshold too, as in the product.
+    read = np.array([bool(a.signals) for a in answers])
     floor = pipeline.answerer.config.min_dense if pipeline.retriever.config.mode != "bm25" else -1.0
-    read = np.array([bool(a.signals) and a.signals["dense"] >= floor for a in answers])
+    scored = read & np.array([a.signals.get("dense", 0.0) >= floor for a in answers])
     weights = fit_logistic(features[read], labels[read], l2)
-    scores = _read_confidences(weights, features, read)
+    scores = _read_confidences(weights, features, scored)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),
-                       cross_validate(features, labels, read, l2), declined)
+                       cross_validate(features, labels, read, l2, scored=scored), declined)
