@@ -241,7 +241,6 @@ def read_json(path: Path) -> Iterator[Record]:
 def read_csv(path: Path) -> Iterator[Record]:
     limit = max_record_bytes()
     csv.field_size_limit(limit)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     over: list[int] = []  # size of a line over the limit, which ends the file
 
     def lines(handle: IO[str]) -> Iterator[str]:
@@ -252,7 +251,7 @@ def read_csv(path: Path) -> Iterator[Record]:
             yield line
 
     with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.DictReader(lines(handle), delimiter=delimiter)
+        reader = csv.DictReader(lines(handle), delimiter=_delimiter(path, handle))
         columns = reader.fieldnames or []
         if "text" not in columns:
             yield RecordError(f"{path}:1", f"no 'text' column (columns: {', '.join(columns) or 'none'})")
@@ -263,12 +262,31 @@ def read_csv(path: Path) -> Iterator[Record]:
                 if None in row:
                     yield RecordError(location, f"{len(columns) + len(row[None])} fields, header has {len(columns)}")
                     continue
+                if any(_UNDECODED.search(v) for v in row.values() if v):  # a spreadsheet saved as Latin-1
+                    row = {k: _as_cp1252(v) for k, v in row.items()}
+                    yield RecordError(location, "not valid UTF-8; decoded as cp1252 (article kept)", kept=True)
                 yield from records_from_fields(row, location, fallback_id=f"{path.stem}-{reader.line_num}")
         except csv.Error as exc:
             yield RecordError(f"{path}:{reader.line_num}", f"CSV error: {exc}; rest of the file skipped")
             return
         if over:
             yield RecordError(f"{path}:{reader.line_num + 1}", _too_long(over[0], limit, "characters") + " with the rest of the file")
+
+
+def _delimiter(path: Path, handle: IO[str]) -> str:
+    """Tab for .tsv; for .csv, a comma unless the header holds none but semicolons or tabs (spreadsheet exports)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    header = handle.readline()
+    handle.seek(0)
+    if "," in header:
+        return ","
+    return max((";", "\t"), key=header.count) if ";" in header or "\t" in header else ","
+
+
+def _as_cp1252(value: str) -> str:
+    """A field read with surrogateescape, its original bytes decoded as cp1252 instead."""
+    return value.encode("utf-8", "surrogateescape").decode("cp1252", errors="replace") if value else value
 
 
 def _read_page(path: Path) -> tuple[str, list[RecordError]]:

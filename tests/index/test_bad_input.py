@@ -61,6 +61,8 @@ BAD_FILES = [
     BadFile("noise.jsonl", bytes(b for b in random.Random(7).randbytes(6000) if b), {"": "binary file"}),
     BadFile("empty.jsonl", b"", {"": "empty file (0 bytes)"}),
     BadFile("empty.txt", b"", {"": "empty file (0 bytes)"}),
+    BadFile("latin1.csv", b"id,title,text\nk1,Caf\xe9 news,The caf\xe9 opened on Monday.\nk2,Plain,All plain text here.\n",
+            {":2": "not valid UTF-8; decoded as cp1252 (article kept)"}, ("k1", "k2"), kept=True),
     BadFile("no-text-column.csv", b"id,title,body\n1,A,Some body text.\n", {":1": "no 'text' column (columns: id, title, body)"}),
     BadFile("ragged.csv", f'id,title,text\nc1,T,"{GOOD}"\nc2,T\nc3,T,"{GOOD} Three.",extra\nc4,T,"{GOOD} Four."\n'.encode(),
             {":3": "missing or empty 'text'", ":4": "4 fields, header has 3"}, ("c1", "c4")),
@@ -137,8 +139,8 @@ def test_a_folder_of_bad_files_ingests_everything_good(tmp_path: Path, make_inde
     located = {str(e) for e in report.errors}
     assert f"{tmp_path / 'nowhere.jsonl'}: no such file or folder" in located
     assert len(report.errors) == sum(len(bad.problems) for bad in BAD_FILES if bad.name != "report.docx") + 1  # folders skip .docx
-    summary = report.summary()
-    assert f"added {len(expected)} articles" in summary and "read with a warning 1: not valid UTF-8" in summary
+    summary = report.summary()  # the warnings: a Latin-1 page and a Latin-1 CSV row
+    assert f"added {len(expected)} articles" in summary and "read with a warning 2: not valid UTF-8" in summary
 
 
 def test_latin1_page_keeps_its_accents_and_offsets(tmp_path: Path) -> None:

@@ -228,6 +228,14 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 </feed>"""
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_csv_exported_with_semicolons_or_tabs_is_read(tmp_path: Path, separator: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(separator.join(["id", "title", "text"]) + "\n" + separator.join(["s1", "Storm", BODY]) + "\n",
+                    encoding="utf-8")
+    assert [(a.doc_id, a.title, a.text) for a in articles(list(read_path(path)))] == [("s1", "Storm", BODY)]
+
+
 def test_rss_feed(tmp_path: Path) -> None:
     path = tmp_path / "world.rss"
     path.write_text(RSS, encoding="utf-8")
