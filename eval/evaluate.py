@@ -38,7 +38,8 @@ from qa.retrieval import HybridRetriever, RetrievalConfig
 SYSTEMS = ("system", "bm25", "dense")
 REQUIRED_KS = (1, 3, 5, 10)
 SOURCE_FILE = "eval-source.json"  # in an evaluation index: which corpus and config it holds
-ANSWER_KEYS = ("answer_contains", "evidence_hit", "abstained", "abstain_unanswerable", "abstain_answerable")
+ANSWER_KEYS = ("answer_contains", "short_answer_f1", "evidence_hit", "abstained", "abstain_unanswerable",
+               "abstain_answerable")
 # Where an answerable question's gold answer was lost, when no cited sentence holds it (shares of those
 # questions; with answer_contains they sum to 1): the system declined, the answer was in a passage the
 # answerer read but in no sentence it cited, or in no passage it read.
@@ -331,6 +332,8 @@ def answer_scores(result: QuestionResult) -> dict[str, float | None]:
                 "lost_not_cited" if m.contains(result.read, question.answer) else "lost_not_read")
     return {
         "answer_contains": float(cited) if scored else None,
+        # the highlighted span, judged where a cited sentence holds the gold answer (0 when none is shown)
+        "short_answer_f1": m.token_f1(answer.short_answer, question.answer or "") if cited else None,
         **{key: float(key == lost) if scored else None for key in LOST_KEYS},
         "evidence_hit": (float(any(m.evidence_match(s, question.evidence) for s in sentences))
                          if answerable and question.evidence else None),

@@ -12,7 +12,9 @@ Conventions:
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
@@ -70,6 +72,20 @@ def contains(texts: Iterable[str], needle: str) -> bool:
     """Whether any text contains `needle`, both sides normalised."""
     target = normalize(needle)
     return bool(target) and any(target in normalize(text) for text in texts)
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    """Word-overlap F1 of a short answer against the gold one (SQuAD's measure): case, punctuation and articles
+    ignored, so "Vice President Mike Pence" against "Mike Pence" scores 0.67."""
+    def words(text: str) -> list[str]:
+        return [w for w in re.findall(r"\w+", normalize(text).lower()) if w not in ("a", "an", "the")]
+
+    p, g = words(predicted), words(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
 
 
 def answer_in_top_k(passages: Sequence[str], answer: str | None, k: int) -> float | None:

@@ -50,10 +50,10 @@ def render_tables(metrics: dict[str, Any], ks: Sequence[int]) -> str:
         "## Answers and abstention (system)",
         "",
         markdown_table(
-            ["answer_contains", "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable",
-             "abstention_auroc"],
-            [[system[key] for key in ("answer_contains", "evidence_hit", "citation_validity", "abstain_unanswerable",
-                                      "abstain_answerable", "abstention_auroc")]],
+            ["answer_contains", "short_answer_f1", "evidence_hit", "citation_validity", "abstain_unanswerable",
+             "abstain_answerable", "abstention_auroc"],
+            [[system[key] for key in ("answer_contains", "short_answer_f1", "evidence_hit", "citation_validity",
+                                      "abstain_unanswerable", "abstain_answerable", "abstention_auroc")]],
         ),
         "",
         "Where the gold answers went (answerable questions): in a cited sentence (answer_contains), or lost because "

@@ -86,12 +86,13 @@ QUESTIONS = [
      "evidence": None, "type": "unanswerable", "notes": "after the corpus"},
 ]
 
-SYSTEM_KEYS = {"answer_contains", "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable",
+SYSTEM_KEYS = {"answer_contains", "short_answer_f1", "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable",
                "abstention_auroc", "n_questions", "n_answerable", "retrieval_ms_p50", "retrieval_ms_p95",
                "answer_ms_p50", "answer_ms_p95", "lost_declined", "lost_not_cited", "lost_not_read"}
 COMMON_KEYS = {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10", "answer_recall@5", "latency_ms_p50",
                "latency_ms_p95"}
 FRACTIONS = {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10", "answer_recall@5", "answer_contains",
+             "short_answer_f1",
              "evidence_hit", "citation_validity", "abstain_unanswerable", "abstain_answerable", "abstention_auroc",
              "lost_declined", "lost_not_cited", "lost_not_read"}
 
@@ -129,12 +130,12 @@ def _hit(doc_id: str, pid: int) -> Hit:
 
 
 def _result(question: Question, ranking: list[str], passages: list[str], abstained: bool, confidence: float,
-            cited: list[str], valid: list[bool]) -> QuestionResult:
+            cited: list[str], valid: list[bool], short: str = "") -> QuestionResult:
     hits = tuple(_hit(d, i) for i, d in enumerate(ranking))
     run = RankedRun(hits, tuple(passages), 0.01)
     citations = tuple(Citation(n, ranking[0], "t", "s", "", "", s, 0, len(s), 0, 0, 10, 1.0)
                       for n, s in enumerate(cited, start=1))
-    answer = Answer(question.question, question.question, "x", citations, abstained, confidence,
+    answer = Answer(question.question, question.question, "x", citations, abstained, confidence, short,
                     timings={"retrieval": 0.002, "answer": 0.003, "total": 0.01})
     return QuestionResult(question, {"system": run, "bm25": run, "dense": run}, answer, tuple(valid),
                           tuple(passages[:2]))  # the answerer read the first two passages
@@ -145,7 +146,8 @@ def test_score_counts_only_answerable_questions_for_retrieval_and_splits_by_type
     q2 = Question("2", "how many?", "b", "7.9 percent", "Exports rose 7.9 percent.", "how_many")
     q3 = Question("3", "future?", None, None, None, "unanswerable")
     results = [
-        _result(q1, ["x", "x", "a"], ["no", "no", "Mike  Pence voted."], False, 0.9, ["Mike Pence voted."], [True]),
+        _result(q1, ["x", "x", "a"], ["no", "no", "Mike  Pence voted."], False, 0.9, ["Mike Pence voted."], [True],
+                short="Vice President Mike Pence"),
         _result(q2, ["y", "z"], ["exports", "imports"], True, 0.2, [], []),
         _result(q3, ["a"], ["whatever"], True, 0.3, [], []),
     ]
@@ -156,6 +158,7 @@ def test_score_counts_only_answerable_questions_for_retrieval_and_splits_by_type
     assert system["mrr@10"] == pytest.approx(0.25)  # (1/2 + 0) / 2, q3 left out
     assert system["answer_recall@3"] == 0.5 and system["answer_recall@2"] == 0.0
     assert system["answer_contains"] == 0.5 and system["evidence_hit"] == 0.5
+    assert system["short_answer_f1"] == pytest.approx(2 / 3)  # judged on q1 alone, whose cited sentence holds it
     assert system["citation_validity"] == 1.0
     assert system["abstain_unanswerable"] == 1.0 and system["abstain_answerable"] == 0.5
     assert system["abstention_auroc"] == pytest.approx(0.5)  # 0.9 > 0.3, 0.2 < 0.3

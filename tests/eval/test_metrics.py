@@ -86,3 +86,10 @@ def test_mean_and_percentile() -> None:
     assert m.percentile([10.0, 20.0, 30.0, 40.0], 50) == pytest.approx(25.0)
     assert m.percentile([10.0, 20.0, 30.0, 40.0], 95) == pytest.approx(38.5)
     assert m.percentile([], 50) is None
+
+
+def test_token_f1_of_a_short_answer() -> None:
+    assert m.token_f1("Mike Pence", "Mike Pence") == 1.0
+    assert m.token_f1("Vice President Mike Pence", "Mike Pence") == pytest.approx(2 * 0.5 * 1.0 / 1.5)
+    assert m.token_f1("the “New England Patriots”", "New England Patriots.") == 1.0  # articles, quotes, case
+    assert m.token_f1("", "Mike Pence") == 0.0 and m.token_f1("Betsy DeVos", "Mike Pence") == 0.0
