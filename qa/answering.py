@@ -29,6 +29,14 @@ NO_ANSWER = "I could not find an answer to that in the indexed articles."
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _MONTHS_SHORT = "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
+# Shown with a quantity, as the article gives it: "at least $3 million", "more than 150", "up to 500".
+_QUANTIFIER = re.compile(
+    r"(?:\b(?:at least|at most|no more than|no fewer than|more than|less than|fewer than|up to|as many as|"
+    r"as much as|nearly|almost|about|around|roughly|approximately|some|over|under|from))\s+$",
+    re.IGNORECASE,
+)
+_RANGE_JOIN = re.compile(r"\s*(?:to|-|–|and)\s*")  # "3 to 6 inches", "from 34 to 11 hours"
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -312,13 +320,26 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
             start = trimmed
         if qtype == "when" and text[start:end] == "May" and _after_a_name(text, start):
             continue
+        if qtype == "how_many" and _YEAR.fullmatch(text[start:end]):
+            continue  # a bare year is when something happened, not how many
         spans.append((start, end))
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", text) if tokenize(m.group()) and tokenize(m.group())[0] in weights]
-    if not anchors:
-        return spans[0]
-    return min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
+    best = spans[0] if not anchors else min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
+    return _whole_quantity(text, best, spans) if qtype == "how_many" else best
+
+
+def _whole_quantity(text: str, span: tuple[int, int], spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """The quantity with its qualifier and the other end of its range: "more than 150", "3 to 6 inches"."""
+    start, end = span
+    for other_start, other_end in spans:
+        if other_start > end and _RANGE_JOIN.fullmatch(text[end:other_start]):
+            end = other_end
+            break
+    if qualifier := _QUANTIFIER.search(text, 0, start):
+        start = qualifier.start()
+    return start, end
 
 
 def _after_a_name(text: str, at: int) -> bool:

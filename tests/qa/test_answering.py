@@ -156,3 +156,8 @@ def test_the_short_answer_is_not_the_questions_own_subject_nor_a_name_read_as_a_
     assert short("When will Article 50 be triggered?", "when", brexit) == "March 31"
     assert short("When will Article 50 be triggered?", "when", "Theresa May will trigger Article 50.") is None
     assert short("When did the law take effect?", "when", "In May the law took effect.") == "May"  # "In" is no name
+    # a quantity as the article gives it: its qualifier and its range, and never a bare year
+    assert short("How many were blacklisted?", "how_many", "The EU blacklisted more than 150 people.") == \
+        "more than 150 people"
+    assert short("How far away was the gun?", "how_many", "The gun was 3 to 6 inches away.") == "3 to 6 inches"
+    assert short("How many groups were there?", "how_many", "In 2016 there were 101 groups.") == "101"
