@@ -29,6 +29,9 @@ NO_ANSWER = "I could not find an answer to that in the indexed articles."
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _MONTHS_SHORT = "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_WEEKDAY_NAMES = frozenset(_WEEKDAYS.split("|"))
+# Only for the short answer shown (not for choosing sentences):
 # Shown with a quantity, as the article gives it: "at least $3 million", "more than 150", "up to 500".
 _QUANTIFIER = re.compile(
     r"(?:\b(?:at least|at most|no more than|no fewer than|more than|less than|fewer than|up to|as many as|"
@@ -37,7 +40,11 @@ _QUANTIFIER = re.compile(
 )
 _RANGE_JOIN = re.compile(r"\s*(?:to|-|–|and)\s*")  # "3 to 6 inches", "from 34 to 11 hours"
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+# "the Belgian city of Leuven", "the army barracks town of Adiake": a place named after what it is.
+_PLACE_OF = re.compile(
+    r"\b(?:city|town|village|capital|province|state|states|region|port|district|county|island|suburb|"
+    r"neighbou?rhood) of ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)*(?: and [A-Z][\w'’-]+(?: [A-Z][\w'’-]+)*)?)"
+)
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|"
@@ -311,8 +318,12 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
     Stricter than the type match that helps choose sentences: a name the question itself gives is not
     its answer, and "May" after a name is Theresa May, not the month ("In May" still is).
     """
+    found = _type_spans(pattern, text, qtype, weights)
+    if qtype == "where":  # "in the Belgian city of Leuven": Leuven, not the adjective before "city"
+        for place in _PLACE_OF.finditer(text):
+            found = [sp for sp in found if not 0 <= place.start() - sp[1] <= 1] + [place.span(1)]
     spans = []
-    for start, end in _type_spans(pattern, text, qtype, weights):
+    for start, end in found:
         if qtype == "who":
             trimmed = _name_not_asked(text, start, end, weights)
             if trimmed is None:
@@ -322,6 +333,8 @@ def _best_type_span(pattern: re.Pattern[str], text: str, qtype: QuestionType,
             continue
         if qtype == "how_many" and _YEAR.fullmatch(text[start:end]):
             continue  # a bare year is when something happened, not how many
+        if qtype == "where" and text[start:end].lower() in _MONTH_NAMES | _WEEKDAY_NAMES:
+            continue  # "in April", "on Monday": a time, not a place
         spans.append((start, end))
     if not spans:
         return None

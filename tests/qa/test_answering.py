@@ -161,3 +161,6 @@ def test_the_short_answer_is_not_the_questions_own_subject_nor_a_name_read_as_a_
         "more than 150 people"
     assert short("How far away was the gun?", "how_many", "The gun was 3 to 6 inches away.") == "3 to 6 inches"
     assert short("How many groups were there?", "how_many", "In 2016 there were 101 groups.") == "101"
+    # a place named after what it is, and never a month
+    assert short("Where did Juncker float the idea?", "where", "He spoke in the Belgian city of Leuven.") == "Leuven"
+    assert short("Where is the festival held?", "where", "It opens in April in Indio.") == "Indio"
