@@ -145,7 +145,6 @@ class _HTMLText(HTMLParser):
         self._skip_depth = 0
         self._article_depth = 0
         self._skipped: list[bool] = []  # per open header: whether it was skipped (a site's, not an article's)
-        self._article_header = 0  # inside an article's header: its headline counts, its byline and dates do not
         self._stack: list[str] = []
         self._buffer: list[str] = []
         self._in_title = False
@@ -165,7 +164,6 @@ class _HTMLText(HTMLParser):
             self._flush()
             self._skipped.append(not self._article_depth)
             self._skip_depth += not self._article_depth
-            self._article_header += bool(self._article_depth)
         elif tag in self._SKIP:
             self._skip_depth += 1
         elif tag == "title":
@@ -179,9 +177,7 @@ class _HTMLText(HTMLParser):
             self._article_depth = max(0, self._article_depth - 1)
         if tag == "header":
             self._flush()
-            site_header = self._skipped.pop() if self._skipped else True
-            self._skip_depth = max(0, self._skip_depth - site_header)
-            self._article_header = max(0, self._article_header - (not site_header))
+            self._skip_depth = max(0, self._skip_depth - (self._skipped.pop() if self._skipped else True))
         elif tag in self._SKIP:
             self._skip_depth = max(0, self._skip_depth - 1)
         elif tag == "title":
@@ -206,7 +202,7 @@ class _HTMLText(HTMLParser):
         tag = "figcaption" if "figcaption" in self._stack else (self._stack[-1] if self._stack else "p")
         if tag == "h1" and not self.h1:
             self.h1 = text
-        if self._article_header and tag != "h1":
+        if False in self._skipped and tag != "h1":  # in an article's header: its headline counts, its byline does not
             return
         self.blocks.append((tag, text))
 

@@ -219,15 +219,15 @@ class NewsIndex:
             return cls._create(folder, store, embedder, config, readonly)
         if not store_path.exists():  # never create an empty store under a manifest: that would lose the index
             raise IndexCorruptError(_missing_store(folder))
-        for attempt in range(3):
+        for _ in range(2):
             manifest = _read_manifest(manifest_path)
             try:
                 return cls._open_existing(folder, manifest, embedder, readonly)
             except IndexCorruptError:
                 # An ingest that finished after the manifest was read removes the files it named: read the new one.
-                if attempt == 2 or _read_manifest(manifest_path) == manifest:
+                if _read_manifest(manifest_path) == manifest:
                     raise
-        raise AssertionError("unreachable")
+        return cls._open_existing(folder, _read_manifest(manifest_path), embedder, readonly)  # third try: errors stand
 
     @classmethod
     def _open_existing(cls, folder: Path, manifest: dict, embedder: Embedder | None, readonly: bool) -> NewsIndex:

@@ -12,7 +12,7 @@ from index.indexer import IndexError_, NewsIndex
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
-from ui.wiring import build_demo_index, index_exists, make_filters, open_index, open_pipeline
+from ui.wiring import build_demo_index, index_exists, make_filters, open_index, open_pipeline, outlets
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,8 +130,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     _require_index(settings)
     settings = settings.with_overrides(k=args.k)
     pipeline = open_pipeline(settings)
-    outlets = {a.source for a in pipeline.index.articles.values() if a.source}
-    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets)
+    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(pipeline.index))
     answer = pipeline.ask(args.question, filters=filters, k=settings.k)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0

@@ -30,7 +30,7 @@ from qa.conversation import Turn
 from qa.models import Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
-from ui.wiring import make_filters, open_pipeline
+from ui.wiring import make_filters, open_pipeline, outlets
 
 STREAM_PAUSE = 0.04  # seconds between streamed pieces, so the answer visibly builds up
 MAX_K = 30
@@ -250,7 +250,7 @@ def describe_corpus(pipeline: QAPipeline, examples: int = EXAMPLES) -> Corpus:
     """Counts, outlets and date range of the index, and example questions: the demo's own when its articles are
     there, then newest headlines (one per outlet)."""
     infos = list(pipeline.index.articles.values())
-    outlets = sorted({a.source for a in infos if a.source}, key=str.casefold)
+    sources = outlets(pipeline.index)
     dates = sorted(a.date for a in infos if a.date)
     titles = {a.title for a in infos}
     questions = [q for q, title in DEMO_QUESTIONS.items() if title in titles]
@@ -261,7 +261,7 @@ def describe_corpus(pipeline: QAPipeline, examples: int = EXAMPLES) -> Corpus:
         if info.source not in seen_outlets and 15 <= len(info.title) <= 90:
             seen_outlets.add(info.source)
             questions.append(f"Tell me about: {info.title}")
-    return Corpus(len(infos), outlets, dates[0] if dates else "", dates[-1] if dates else "", questions[:examples])
+    return Corpus(len(infos), sources, dates[0] if dates else "", dates[-1] if dates else "", questions[:examples])
 
 
 def parse_history(history: str | None) -> list[Turn]:

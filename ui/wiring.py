@@ -55,6 +55,11 @@ def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | No
                       settings.time_mode)
 
 
+def outlets(index: NewsIndex) -> list[str]:
+    """The outlets of the index's articles, sorted without regard to case."""
+    return sorted({a.source for a in index.articles.values() if a.source}, key=str.casefold)
+
+
 def make_filters(date_from: str | None, date_to: str | None, sources: Sequence[str] | None,
                  labels: tuple[str, str], known_sources: Collection[str]) -> Filters:
     """Filters from what a user typed (empty means no limit), refused with a message in the face's own words.
