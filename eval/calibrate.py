@@ -1,13 +1,13 @@
-"""Fit the answerer's confidence: a logistic regression of answerable against unanswerable questions.
+"""Check the answer confidence on a question file and choose its threshold: `newsqa calibrate`.
 
-Every question of a file is asked once and each answer's evidence signals (`qa.answering.SIGNALS`)
-are read (an abstention keeps them). The weights are fitted on all of them (they go into
-`AnswerConfig.confidence_weights` in qa/answering.py, the product's defaults). A development file has few
-unanswerable questions, so the in-sample figures flatter: to show what to expect on questions the weights
-were not fitted on, repeated stratified two-fold cross-validation fits weights and picks a threshold on
-one half and scores the other. Prints the weights in the form `AnswerConfig.confidence_weights` takes,
-the AUROCs, and the share of each kind of question declined at a range of thresholds, to choose the
-threshold from.
+The confidence's weights are fitted with the reader on held-out training data (eval.fit_confidence) and
+shipped beside it; they are not fitted here. Every question of a file is asked once and the confidence of
+each answer read (an abstention keeps its features). Printed: the AUROC of those confidences (answerable
+against unanswerable), the share of each kind declined at a range of thresholds, the threshold the
+product's bar picks (the highest that declines at most MAX_ANSWERABLE_DECLINED of the answerable), and,
+to show what to expect on other questions, repeated stratified two-fold cross-validation: the threshold
+picked on one half and scored on the other. For comparison it also cross-validates weights refitted on
+the file itself (a logistic regression of the same features), which the product does not use.
 
 Run as `newsqa calibrate --questions Q.jsonl` (answerable questions have an `article_id`).
 """
@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 
 from eval import metrics as m
 from eval.evaluate import Question
-from qa.answering import SIGNALS
+from qa.answering import FEATURES
 from qa.pipeline import QAPipeline
 
-THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(25))  # 0.3 to 0.9
-MAX_ANSWERABLE_DECLINED = 0.10  # the product's bar: the threshold declines at most this share of answerable questions
+THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))  # 0.05 to 0.95
+MAX_ANSWERABLE_DECLINED = 0.08  # the product's bar: the threshold declines at most this share of answerable questions
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
@@ -80,16 +80,21 @@ class HeldOut(NamedTuple):
 
 
 class Calibration(NamedTuple):
-    weights: tuple[float, ...]  # bias, then one per SIGNALS name
-    auroc: float | None  # of the weights fitted on all questions, on all of them
-    held_out: HeldOut | None  # None when a half would lack a kind of question
+    weights: tuple[float, ...]  # the confidence weights the pipeline used (bias, then one per FEATURES name)
+    auroc: float | None  # of those confidences on all the questions (the weights were not fitted on them)
+    threshold: float  # the product's bar applied to all the questions
+    held_out: HeldOut | None  # the threshold chosen on one half, scored on the other; None when a half lacks a kind
+    refit: HeldOut | None  # for comparison: weights refitted on one half of this file, scored on the other
     declined: dict[float, tuple[float, float]]  # threshold -> (unanswerable declined, answerable declined)
 
     def summary(self) -> str:
-        lines = [f"confidence_weights = {list(self.weights)}  (AnswerConfig, qa/answering.py)",
-                 f"AUROC {self.auroc:.3f} on the questions fitted" if self.auroc is not None
+        lines = [f"confidence_weights = {list(self.weights)}  (fitted on held-out training data, shipped with the reader)",
+                 f"AUROC {self.auroc:.3f} on these questions" if self.auroc is not None
                  else "AUROC n/a (needs answerable and unanswerable questions)",
-                 self.held_out.summary() if self.held_out else "held out: n/a (too few questions of a kind)",
+                 f"threshold = {self.threshold}  (the highest declining at most {MAX_ANSWERABLE_DECLINED:.0%} of the "
+                 "answerable questions here)",
+                 "threshold " + (self.held_out.summary() if self.held_out else "held out: n/a (too few questions of a kind)"),
+                 "weights refitted on this file, " + (self.refit.summary() if self.refit else "held out: n/a"),
                  "threshold  unanswerable declined  answerable declined"]
         lines += [f"{t:9.3f}  {u:21.3f}  {a:19.3f}" for t, (u, a) in self.declined.items()]
         return "\n".join(lines)
@@ -142,25 +147,44 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l
                    float(np.mean(answerable)), len(aurocs))
 
 
+def threshold_held_out(scores: np.ndarray, labels: np.ndarray, repeats: int = 20, seed: int = 0) -> HeldOut | None:
+    """Repeated stratified two-fold cross-validation of the threshold choice for fixed confidences."""
+    rng = np.random.default_rng(seed)
+    positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
+    if min(len(p) for p in positions) < 2:
+        return None
+    aurocs, unanswerable, answerable = [], [], []
+    for _ in range(repeats):
+        half = np.zeros(len(labels), dtype=bool)
+        for kind in positions:
+            half[rng.permutation(kind)[: len(kind) // 2]] = True
+        for train in (half, ~half):
+            test = ~train
+            threshold = pick_threshold(scores[train & (labels == 1)])
+            aurocs.append(_auroc(scores[test], labels[test]))
+            unanswerable.append(np.mean(scores[test & (labels == 0)] < threshold))
+            answerable.append(np.mean(scores[test & (labels == 1)] < threshold))
+    return HeldOut(float(np.mean(aurocs)), float(np.std(aurocs)), float(np.mean(unanswerable)),
+                   float(np.mean(answerable)), len(aurocs))
+
+
 def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: float = 1.0,
               show_progress: bool = True) -> Calibration:
-    """Ask every question, fit the confidence weights to their signals and report how they separate."""
+    """Ask every question, score the shipped confidence on them and choose the threshold."""
     if not any(q.gold for q in questions) or all(q.gold for q in questions):
         raise ValueError("calibration needs both answerable questions (with an article_id) and unanswerable ones")
-    # An abstention keeps its signals, so the answers come from the pipeline exactly as configured.
+    # An abstention keeps its features, so the answers come from the pipeline exactly as configured.
     answers = [pipeline.ask(q.question, k=k) for q in tqdm(questions, desc="asking", disable=not show_progress)]
-    features = np.array([[a.signals.get(name, 0.0) for name in SIGNALS] for a in answers])
     labels = np.array([1.0 if q.gold else 0.0 for q in questions])
     # A question declined before any evidence is read (in filter mode, a period outside the corpus) has no
-    # signals: it is declined at every threshold, so it counts as declined (confidence 0) but takes no part in the
-    # fit. One the min_dense floor declines (its evidence is off the question's topic) is fitted, as its signals
-    # are real, but counts as declined at every threshold too, as in the product.
+    # features and counts as declined at every threshold; so does one the min_dense floor declines (confidence 0).
+    scores = np.array([a.confidence for a in answers])
     read = np.array([bool(a.signals) for a in answers])
+    features = np.array([[a.signals.get(name, 0.0) for name in FEATURES] for a in answers])
     floor = pipeline.answerer.config.min_dense if pipeline.retriever.config.mode != "bm25" else -1.0
     scored = read & np.array([a.signals.get("dense", 0.0) >= floor for a in answers])
-    weights = fit_logistic(features[read], labels[read], l2)
-    scores = _read_confidences(weights, features, scored)
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
-    return Calibration(tuple(round(float(w), 2) for w in weights), _auroc(scores, labels),
+    return Calibration(tuple(round(float(w), 4) for w in pipeline.answerer.weights), _auroc(scores, labels),
+                       pick_threshold(scores[labels == 1]), threshold_held_out(scores, labels),
                        cross_validate(features, labels, read, l2, scored=scored), declined)

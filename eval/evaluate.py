@@ -38,8 +38,8 @@ from qa.retrieval import HybridRetriever, RetrievalConfig
 SYSTEMS = ("system", "bm25", "dense")
 REQUIRED_KS = (1, 3, 5, 10)
 SOURCE_FILE = "eval-source.json"  # in an evaluation index: which corpus and config it holds
-ANSWER_KEYS = ("answer_contains", "short_answer_f1", "evidence_hit", "abstained", "abstain_unanswerable",
-               "abstain_answerable")
+ANSWER_KEYS = ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit", "abstained",
+               "abstain_unanswerable", "abstain_answerable")
 # Where an answerable question's gold answer was lost, when no cited sentence holds it (shares of those
 # questions; with answer_contains they sum to 1): the system declined, the answer was in a passage the
 # answerer read but in no sentence it cited, or in no passage it read.
@@ -326,12 +326,16 @@ def answer_scores(result: QuestionResult) -> dict[str, float | None]:
     answerable = bool(question.gold)
     scored = answerable and bool(question.answer)
     cited = scored and m.contains(sentences, question.answer)
+    short = "" if answer.abstained else answer.short_answer
     lost = None
     if scored and not cited:
         lost = ("lost_declined" if answer.abstained else
                 "lost_not_cited" if m.contains(result.read, question.answer) else "lost_not_read")
     return {
         "answer_contains": float(cited) if scored else None,
+        # SQuAD's measures of the short answer over every answerable question (0 when declined or none is shown)
+        "answer_em": m.exact_match(short, question.answer or "") if scored else None,
+        "answer_f1": m.token_f1(short, question.answer or "") if scored else None,
         # the highlighted span, judged where a cited sentence holds the gold answer (0 when none is shown)
         "short_answer_f1": m.token_f1(answer.short_answer, question.answer or "") if cited else None,
         **{key: float(key == lost) if scored else None for key in LOST_KEYS},

@@ -74,13 +74,21 @@ def contains(texts: Iterable[str], needle: str) -> bool:
     return bool(target) and any(target in normalize(text) for text in texts)
 
 
+def answer_words(text: str) -> list[str]:
+    """SQuAD's answer normalisation as words: lowercased, punctuation and the articles a/an/the dropped."""
+    return [w for w in re.findall(r"\w+", normalize(text).lower()) if w not in ("a", "an", "the")]
+
+
+def exact_match(predicted: str, gold: str) -> float:
+    """1.0 when the two answers are equal after SQuAD's normalisation, else 0.0 (two empty answers do not match)."""
+    p = answer_words(predicted)
+    return float(bool(p) and p == answer_words(gold))
+
+
 def token_f1(predicted: str, gold: str) -> float:
     """Word-overlap F1 of a short answer against the gold one (SQuAD's measure): case, punctuation and articles
     ignored, so "Vice President Mike Pence" against "Mike Pence" scores 0.67."""
-    def words(text: str) -> list[str]:
-        return [w for w in re.findall(r"\w+", normalize(text).lower()) if w not in ("a", "an", "the")]
-
-    p, g = words(predicted), words(gold)
+    p, g = answer_words(predicted), answer_words(gold)
     common = sum((Counter(p) & Counter(g)).values())
     if not common:
         return 0.0

@@ -50,10 +50,11 @@ def render_tables(metrics: dict[str, Any], ks: Sequence[int]) -> str:
         "## Answers and abstention (system)",
         "",
         markdown_table(
-            ["answer_contains", "short_answer_f1", "evidence_hit", "citation_validity", "abstain_unanswerable",
-             "abstain_answerable", "abstention_auroc"],
-            [[system[key] for key in ("answer_contains", "short_answer_f1", "evidence_hit", "citation_validity",
-                                      "abstain_unanswerable", "abstain_answerable", "abstention_auroc")]],
+            ["answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit", "citation_validity",
+             "abstain_unanswerable", "abstain_answerable", "abstention_auroc"],
+            [[system[key] for key in ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit",
+                                      "citation_validity", "abstain_unanswerable", "abstain_answerable",
+                                      "abstention_auroc")]],
         ),
         "",
         "Where the gold answers went (answerable questions): in a cited sentence (answer_contains), or lost because "
@@ -80,10 +81,10 @@ def render_tables(metrics: dict[str, Any], ks: Sequence[int]) -> str:
         "",
         markdown_table(
             ["type", "n", "hit@1", "hit@10", "MRR@10", "bm25 MRR@10", "dense MRR@10", "answer_recall@5",
-             "answer_contains", "evidence_hit", "abstained"],
+             "answer_contains", "answer_f1", "evidence_hit", "abstained"],
             ([kind, row["n_questions"], row["hit@1"], row["hit@10"], row["mrr@10"],
               metrics["bm25"]["by_type"][kind]["mrr@10"], metrics["dense"]["by_type"][kind]["mrr@10"],
-              row["answer_recall@5"], row["answer_contains"], row["evidence_hit"], row["abstained"]]
+              row["answer_recall@5"], row["answer_contains"], row["answer_f1"], row["evidence_hit"], row["abstained"]]
              for kind, row in system["by_type"].items()),
         ),
     ]

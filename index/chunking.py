@@ -43,7 +43,9 @@ class Chunker:
         if not sentences:
             return []
         doc_id = sentences[0].doc_id
-        counts = [len(tokens) for tokens in self._encoding.encode_ordinary_batch([s.text for s in sentences])]
+        # One sentence at a time: tiktoken's batch call starts a thread pool per call, which costs more than an
+        # article's few dozen sentences take to encode.
+        counts = [len(self._encoding.encode_ordinary(s.text)) for s in sentences]
         spans: list[tuple[int, int, int, int, int]] = []  # start, end, first, last, tokens
         i = 0
         while i < len(sentences):

@@ -87,11 +87,15 @@ def rewrite(question: str, history: list[Turn]) -> str:
     last = history[-1]
     own = {e.lower() for e in entities(question)}
     context: list[str] = []
+    # A follow-up points back at the last turn. Only when that turn named nothing itself (a follow-up that found
+    # no answer) does the turn before it, the one both lean on, lend its names: a topic given up earlier never does.
     for turn in reversed(history[-2:]):
         # The answer's first name is usually its subject; a name inside one already kept adds nothing.
         for name in entities(turn.question) + entities(turn.answer)[:1]:
             if name.lower() not in own and not any(name in c for c in context):
                 context.append(name)
+        if context or not is_follow_up(turn.question):
+            break
     if _ELLIPTICAL.search(question.strip()):
         # "And in Germany?": carry the previous question's topic words over; the question's own name
         # takes the place of the earlier ones, so those are carried only when it names none.

@@ -7,10 +7,11 @@ import time
 
 from index.indexer import NewsIndex
 from qa.answering import AnswerConfig, ExtractiveAnswerer
-from qa.conversation import Turn, rewrite
+from qa.conversation import Turn
 from qa.models import Answer, Filters
+from qa.question import clean_question, parse_question
+from qa.reader import PassageReader
 from qa.retrieval import HybridRetriever, RetrievalConfig
-from qa.temporal import date_filter_for, names_later_period
 
 
 class QAPipeline:
@@ -18,7 +19,7 @@ class QAPipeline:
 
     def __init__(self, index: NewsIndex, retrieval: RetrievalConfig | None = None,
                  answering: AnswerConfig | None = None, max_question_chars: int = 2000,
-                 time_mode: str = "prefer") -> None:
+                 time_mode: str = "prefer", reader: PassageReader | None = None) -> None:
         if max_question_chars < 10:
             raise ValueError(f"max_question_chars must be >= 10, got {max_question_chars}")
         if time_mode not in ("prefer", "filter"):
@@ -26,7 +27,7 @@ class QAPipeline:
         self.time_mode = time_mode
         self.index = index
         self.retriever = HybridRetriever(index, retrieval)
-        self.answerer = ExtractiveAnswerer(index, answering)
+        self.answerer = ExtractiveAnswerer(index, answering, reader)
         self.max_question_chars = max_question_chars
         self.oldest, self.newest = self.answerer.dates or (None, None)
 
@@ -42,25 +43,27 @@ class QAPipeline:
         the newest article against its evidence; a no-answer then says what dates the corpus covers.
         """
         started = time.perf_counter()
-        question = _clean_question(question, self.max_question_chars)
+        question = clean_question(question, self.max_question_chars)
         filters = filters or Filters()
         if not question:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
         # History comes from the client too: the rewritten query is bounded like the question.
-        query = rewrite(question, history or [])[: 2 * self.max_question_chars]
-        period = date_filter_for(question, self.newest) if use_time else None
+        parsed = parse_question(question, history, self.newest, use_time, 2 * self.max_question_chars)
+        period = parsed.period
         outside = self._outside_coverage(period) if period is not None else None
         if outside is not None and self.time_mode == "filter":
-            return Answer(question, query, outside, (), True, 0.0, filters=period,
+            return Answer(question, parsed.query, outside, (), True, 0.0, filters=period,
                           timings={"total": time.perf_counter() - started})
         if outside is not None:
             period = None
         elif period is not None and self.time_mode == "filter":
             filters, period = filters.merged(period), None
-        later = use_time and self.newest is not None and names_later_period(question, self.newest)
+        later = parsed.later
+        query = parsed.query
         query_vector = self.retriever.encode_query(query) if self.retriever.config.mode != "bm25" else None
-        retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period)
-        answer = self.answerer.answer(question, retrieval, query_vector)
+        retrieval = self.retriever.retrieve(query, k=k, filters=filters, query_vector=query_vector, prefer=period,
+                                            terms=list(parsed.terms))
+        answer = self.answerer.answer(parsed, retrieval, query_vector)
         text, note = answer.text, ""
         if answer.abstained and (outside or later):
             text = outside or self._coverage("after")
@@ -100,8 +103,3 @@ class QAPipeline:
         return (f"The indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}; "
                 f"they cannot say what happened {side} {edge.isoformat()}.")
 
-
-def _clean_question(question: str, limit: int) -> str:
-    """Printable characters only, whitespace collapsed, cut to `limit` characters."""
-    printable = "".join(ch if ch.isprintable() else " " for ch in question[: limit * 2])
-    return " ".join(printable.split())[:limit]

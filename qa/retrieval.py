@@ -115,8 +115,12 @@ class HybridRetriever:
         return self.index.embedder.encode([query])[0]
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None,
-                 query_vector: np.ndarray | None = None, prefer: Filters | None = None) -> RetrievalResult:
-        """Top-k passages for `query` within `filters`; hybrid mode favours articles dated within `prefer`."""
+                 query_vector: np.ndarray | None = None, prefer: Filters | None = None,
+                 terms: list[str] | None = None) -> RetrievalResult:
+        """Top-k passages for `query` within `filters`; hybrid mode favours articles dated within `prefer`.
+
+        `terms` are the query's searchable terms when the caller has parsed them (`ParsedQuestion.terms`).
+        """
         started = time.perf_counter()
         filters = filters or Filters()
         config = self.config
@@ -130,7 +134,7 @@ class HybridRetriever:
             allowed = self._ids[mask] if mask is not None else None
             scores, ids = self.index.vectors.search(vector, n_candidates, allowed)
             dense = {int(pid): float(s) for s, pid in zip(scores, ids)}
-        terms = query_terms(query)
+        terms = query_terms(query) if terms is None else terms
         if config.mode in ("hybrid", "bm25") and len(self._ids):
             scores = self.index.bm25.scores(terms, mask)
             top = np.argsort(-scores)[:n_candidates]

@@ -67,11 +67,14 @@ def date_range(dates: Iterable[str]) -> tuple[date, date] | None:
     return (date.fromisoformat(min(known)), date.fromisoformat(max(known))) if known else None
 
 
-def names_later_period(question: str, newest: date) -> bool:
-    """Whether the question names a year, or a day or month, after `newest`: a corpus ending then knows only plans for it."""
+def names_later_period(question: str, newest: date, period: Filters | None = None) -> bool:
+    """Whether the question names a year, or a day or month, after `newest`: a corpus ending then knows only plans for it.
+
+    `period` is the question's own `date_filter_for` when the caller has read it already.
+    """
     if any(int(year) > newest.year for year in re.findall(r"\b((?:19|20)\d\d)\b", question)):
         return True
-    period = date_filter_for(question, newest)
+    period = date_filter_for(question, newest) if period is None else period
     return period is not None and period.date_from is not None and period.date_from > newest.isoformat()
 
 
@@ -81,3 +84,18 @@ def _month(year: int, month: int) -> Filters | None:
     except (ValueError, OverflowError):  # a year a date cannot hold: 0, or 9999 plus the lag
         return None
     return Filters(date_from=date(year, month, 1).isoformat(), date_to=last.isoformat())
+
+
+def later_mentions(question: str, newest: date) -> tuple[str, ...]:
+    """How the question names a time after `newest`: the later years it names, else the later month's name.
+
+    Evidence written before that time can answer only by speaking of it ("a rise planned for April 2018"):
+    a sentence that names none of these tells of something else.
+    """
+    years = tuple(dict.fromkeys(y for y in re.findall(r"\b((?:19|20)\d\d)\b", question) if int(y) > newest.year))
+    if years:
+        return years
+    period = date_filter_for(question, newest)
+    if period is None or period.date_from is None or period.date_from <= newest.isoformat():
+        return ()
+    return (calendar.month_name[date.fromisoformat(period.date_from).month],)

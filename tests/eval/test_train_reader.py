@@ -1,0 +1,107 @@
+"""The reader's training code, proven on a tiny inline data set: examples, a short run, the folder it writes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from eval.reader_data import Mix, NewsNegatives, QARecord, is_held_out, make_examples, read_qa_records
+from eval.train_reader import TrainConfig, train
+from index.chunking import Chunker
+from index.embedding import HashEmbedder
+from index.models import Article
+from qa.reader import CONFIDENCE_FILE, Reader
+
+FACTS = [
+    ("The Nile flows north through Egypt and ends in the Mediterranean Sea.", "Where does the Nile end?",
+     "the Mediterranean Sea"),
+    ("Marie Curie won the Nobel Prize in Physics in 1903 with Pierre Curie.", "When did Marie Curie win the physics prize?",
+     "1903"),
+    ("The Eiffel Tower is 330 metres tall and stands in Paris.", "How tall is the Eiffel Tower?", "330 metres"),
+    ("Mount Kilimanjaro, the highest mountain in Africa, lies in Tanzania.", "In which country is Kilimanjaro?",
+     "Tanzania"),
+    ("Penicillin was discovered by Alexander Fleming in London.", "Who discovered penicillin?", "Alexander Fleming"),
+    ("The Amazon rainforest covers much of Brazil and Peru.", "Which rainforest covers much of Brazil?", "The Amazon"),
+]
+NEWS = [Article("n1", "Storm hits Ireland", "Storm Doris brought strong winds to Ireland on Thursday. Power was cut."),
+        Article("n2", "Exports rise", "China's exports rose 7.9 percent in January, customs data showed.")]
+
+
+def write_records(folder: Path, copies: int = 4) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "tiny.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for c in range(copies):
+            for i, (fact, question, answer) in enumerate(FACTS):
+                context = f"Item {c}. {fact} It is often visited by students."
+                record = {"id": f"q{c}-{i}", "dataset": "tiny", "question": question, "context": context,
+                          "answers": [{"text": answer, "start": context.index(answer)}], "is_impossible": False}
+                handle.write(json.dumps(record) + "\n")
+            context = f"Item {c}. The library opened in 1850 in a small town."
+            handle.write(json.dumps({"id": f"u{c}", "dataset": "tiny", "question": "Who closed the library?",
+                                     "context": context, "answers": [], "is_impossible": True}) + "\n")
+    return folder
+
+
+def test_records_are_checked_against_their_offsets(tmp_path: Path) -> None:
+    records = list(read_qa_records(write_records(tmp_path / "data", copies=1)))
+    assert len(records) == 7 and sum(not r.answerable for r in records) == 1
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with gzip.open(bad / "x.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "1", "question": "q", "context": "abc", "answers": [{"text": "b", "start": 0}]}))
+    with pytest.raises(ValueError, match=r"x.jsonl.gz:1: answer 'b' is not at offset 0"):
+        list(read_qa_records(bad))
+
+
+def test_examples_are_product_sized_passages_with_answers_moved_into_them() -> None:
+    context = " ".join(f"Sentence number {i} says little about anything at all." for i in range(30))
+    context += " The bridge was opened by Queen Victoria in 1894."
+    record = QARecord("q", "tiny", "Who opened the bridge?", context, (("Queen Victoria", context.index("Queen")),))
+    examples = list(make_examples([record], Mix(same_context=1.0, news=1.0), random.Random(0),
+                                  NewsNegatives(NEWS, Chunker(100))))
+    kinds = [e.kind for e in examples]
+    assert kinds[:2] == ["positive", "same_context"]
+    positive = examples[0]
+    (start, end), = positive.answers
+    assert positive.passage[start:end] == "Queen Victoria"
+    assert Chunker(100).count_tokens(positive.passage) <= 100 and len(positive.passage) < len(context)
+    assert all(not e.answers and "Queen Victoria" not in e.passage for e in examples[1:])
+
+
+def test_the_held_out_split_is_by_context() -> None:
+    assert is_held_out("same text", 0.5) == is_held_out("same text", 0.5)
+    shares = sum(is_held_out(f"context {i}", 0.2) for i in range(2000)) / 2000
+    assert 0.15 < shares < 0.25
+
+
+@pytest.mark.slow
+def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path) -> None:
+    data = write_records(tmp_path / "data", copies=6)
+    config = TrainConfig(data=data, out=tmp_path / "reader", questions=40, held_out_fraction=0.25, held_out_questions=6,
+                         confidence_questions=6, epochs=6, batch_size=8, learning_rate=3e-4, checkpoint_every=5,
+                         eval_every=5, log_every=5, show_progress=False)
+    result = train(config, NEWS, HashEmbedder(dim=32), log=lambda _: None)
+    curve = json.loads((config.out / "training.json").read_text())["curve"]
+    assert curve[-1]["loss"] < curve[0]["loss"]  # it learns
+    assert 0.0 <= result["held_out"]["f1"] <= 1.0 and result["steps"] == result["planned_steps"]
+    weights = json.loads((config.out / CONFIDENCE_FILE).read_text())["weights"]
+    assert len(weights) == 6
+    reader = Reader(config.out)
+    assert reader.confidence_weights() == tuple(weights)
+    passage = "Penicillin was discovered by Alexander Fleming in London."
+    reading, = reader.read_pairs(["Who discovered penicillin?"], [passage])
+    assert 0 <= reading.start <= reading.end <= len(passage) and 0.0 <= reading.answerable <= 1.0
+    assert (config.out / "checkpoint" / "model.safetensors").is_file()
+
+
+def test_config_refuses_bad_values(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+        TrainConfig(data=tmp_path / "nowhere", out=tmp_path)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        TrainConfig(data=tmp_path, out=tmp_path, batch_size=0)
+    with pytest.raises(ValueError, match="held_out_fraction must be in"):
+        TrainConfig(data=tmp_path, out=tmp_path, held_out_fraction=1.0)
