@@ -182,7 +182,9 @@ def calibrate(pipeline: QAPipeline, questions: list[Question], k: int = 10, l2: 
     read = np.array([bool(a.signals) for a in answers])
     features = np.array([[a.signals.get(name, 0.0) for name in FEATURES] for a in answers])
     floor = pipeline.answerer.config.min_dense if pipeline.retriever.config.mode != "bm25" else -1.0
-    scored = read & np.array([a.signals.get("dense", 0.0) >= floor for a in answers])
+    # as in the product, the floor declines only where the reader finds no span either
+    scored = read & np.array([a.signals.get("dense", 0.0) >= floor or a.signals.get("span_margin", 0.0) > 0
+                              for a in answers])
     declined = {t: (float(np.mean(scores[labels == 0] < t)), float(np.mean(scores[labels == 1] < t)))
                 for t in THRESHOLDS}
     return Calibration(tuple(round(float(w), 4) for w in pipeline.answerer.weights), _auroc(scores, labels),

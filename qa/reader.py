@@ -55,6 +55,7 @@ class Reader:
         self._max_length = 192
         self._autocast = False
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # a fast tokenizer's padding state is not safe across threads
 
     def confidence_weights(self) -> tuple[float, ...] | None:
         """Bias and weights of the answer confidence shipped with this reader (None when it has none)."""
@@ -95,7 +96,8 @@ class Reader:
 
         from qa.reader_model import featurize
 
-        features = featurize(self._tokenizer, questions, passages, self._max_length)
+        with self._tokenizer_lock:
+            features = featurize(self._tokenizer, questions, passages, self._max_length)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
             out = self._model(**features.tensors)
         start, end = out.start_logits.float(), out.end_logits.float()
