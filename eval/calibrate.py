@@ -14,6 +14,7 @@ Run as `newsqa calibrate --questions Q.jsonl` (answerable questions have an `art
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -110,6 +111,23 @@ def pick_threshold(answerable_scores: np.ndarray) -> float:
     return max(allowed, default=THRESHOLDS[0])
 
 
+def _stratifiable(labels: np.ndarray) -> bool:
+    """Whether each kind of question has at least two members, so both halves get some of each."""
+    return min(int(np.sum(labels == kind)) for kind in (0.0, 1.0)) >= 2
+
+
+def _halves(labels: np.ndarray, repeats: int, seed: int) -> Iterator[np.ndarray]:
+    """The training half of each fold: `repeats` stratified random splits, each used both ways round."""
+    rng = np.random.default_rng(seed)
+    positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
+    for _ in range(repeats):
+        half = np.zeros(len(labels), dtype=bool)
+        for kind in positions:
+            half[rng.permutation(kind)[: len(kind) // 2]] = True
+        yield half
+        yield ~half
+
+
 def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l2: float = 1.0,
                    repeats: int = 20, seed: int = 0, scored: np.ndarray | None = None) -> HeldOut | None:
     """Repeated stratified two-fold cross-validation of the fit and of the threshold choice.
@@ -119,28 +137,22 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l
     outside `scored` (default: those `read`) count as declined at every threshold.
     """
     scored = read if scored is None else scored
-    rng = np.random.default_rng(seed)
-    positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
-    if min(len(p) for p in positions) < 2:
+    if not _stratifiable(labels):
         return None
     aurocs, unanswerable, answerable = [], [], []
-    for _ in range(repeats):
-        half = np.zeros(len(labels), dtype=bool)
-        for kind in positions:
-            half[rng.permutation(kind)[: len(kind) // 2]] = True
-        for train in (half, ~half):
-            test = ~train
-            if len(set(labels[train & read])) < 2:  # the half's only questions of a kind were declined unread
-                continue
-            weights = fit_logistic(features[train & read], labels[train & read], l2)
-            fitted = _read_confidences(weights, features[train], scored[train])
-            threshold = pick_threshold(fitted[labels[train] == 1])
-            scores = _read_confidences(weights, features[test], scored[test])
-            auroc = _auroc(scores, labels[test])
-            if auroc is not None:  # always, as the split is stratified; None only for a half without a kind
-                aurocs.append(auroc)
-            unanswerable.append(np.mean(scores[labels[test] == 0] < threshold))
-            answerable.append(np.mean(scores[labels[test] == 1] < threshold))
+    for train in _halves(labels, repeats, seed):
+        test = ~train
+        if len(set(labels[train & read])) < 2:  # the half's only questions of a kind were declined unread
+            continue
+        weights = fit_logistic(features[train & read], labels[train & read], l2)
+        fitted = _read_confidences(weights, features[train], scored[train])
+        threshold = pick_threshold(fitted[labels[train] == 1])
+        scores = _read_confidences(weights, features[test], scored[test])
+        auroc = _auroc(scores, labels[test])
+        if auroc is not None:  # always, as the split is stratified; None only for a half without a kind
+            aurocs.append(auroc)
+        unanswerable.append(np.mean(scores[labels[test] == 0] < threshold))
+        answerable.append(np.mean(scores[labels[test] == 1] < threshold))
     if not aurocs:
         return None
     return HeldOut(float(np.mean(aurocs)), float(np.std(aurocs)), float(np.mean(unanswerable)),
@@ -149,21 +161,15 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, read: np.ndarray, l
 
 def threshold_held_out(scores: np.ndarray, labels: np.ndarray, repeats: int = 20, seed: int = 0) -> HeldOut | None:
     """Repeated stratified two-fold cross-validation of the threshold choice for fixed confidences."""
-    rng = np.random.default_rng(seed)
-    positions = [np.flatnonzero(labels == kind) for kind in (0.0, 1.0)]
-    if min(len(p) for p in positions) < 2:
+    if not _stratifiable(labels):
         return None
     aurocs, unanswerable, answerable = [], [], []
-    for _ in range(repeats):
-        half = np.zeros(len(labels), dtype=bool)
-        for kind in positions:
-            half[rng.permutation(kind)[: len(kind) // 2]] = True
-        for train in (half, ~half):
-            test = ~train
-            threshold = pick_threshold(scores[train & (labels == 1)])
-            aurocs.append(_auroc(scores[test], labels[test]))
-            unanswerable.append(np.mean(scores[test & (labels == 0)] < threshold))
-            answerable.append(np.mean(scores[test & (labels == 1)] < threshold))
+    for train in _halves(labels, repeats, seed):
+        test = ~train
+        threshold = pick_threshold(scores[train & (labels == 1)])
+        aurocs.append(_auroc(scores[test], labels[test]))
+        unanswerable.append(np.mean(scores[test & (labels == 0)] < threshold))
+        answerable.append(np.mean(scores[test & (labels == 1)] < threshold))
     return HeldOut(float(np.mean(aurocs)), float(np.std(aurocs)), float(np.mean(unanswerable)),
                    float(np.mean(answerable)), len(aurocs))
 

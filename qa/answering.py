@@ -130,7 +130,8 @@ class ExtractiveAnswerer:
         if self.config.confidence_weights is not None:
             return self.config.confidence_weights
         fitted = getattr(self.reader, "confidence_weights", None)
-        return tuple(fitted()) if callable(fitted) and fitted() else DEFAULT_WEIGHTS
+        weights = fitted() if callable(fitted) else None
+        return tuple(weights) if weights else DEFAULT_WEIGHTS
 
     def answer(self, question: ParsedQuestion | str, retrieval: RetrievalResult,
                query_vector: np.ndarray | None = None) -> Answer:

@@ -55,14 +55,16 @@ class Reader:
         self._max_length = 192
         self._autocast = False
         self._lock = threading.Lock()
+        self._confidence: tuple[float, ...] | None = None
         self._tokenizer_lock = threading.Lock()  # a fast tokenizer's padding state is not safe across threads
 
     def confidence_weights(self) -> tuple[float, ...] | None:
         """Bias and weights of the answer confidence shipped with this reader (None when it has none)."""
-        path = self.folder / CONFIDENCE_FILE
-        if not path.is_file():
-            return None
-        return tuple(float(w) for w in json.loads(path.read_text(encoding="utf-8"))["weights"])
+        if self._confidence is None:  # read once: this is asked on every question
+            path = self.folder / CONFIDENCE_FILE
+            self._confidence = (tuple(float(w) for w in json.loads(path.read_text(encoding="utf-8"))["weights"])
+                                if path.is_file() else ())
+        return self._confidence or None
 
     def set_model(self, model: Any, tokenizer: Any, max_length: int) -> None:
         """Read with a model in memory (training evaluates the model it is training this way)."""
