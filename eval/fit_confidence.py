@@ -5,7 +5,7 @@ candidate with the features of `qa.answering.FEATURES`. Here the same happens to
 of the QA training files, so the weights never see an evaluation question: each question's candidate
 passages are every passage of its own paragraph (the one holding the answer and the same-topic ones
 that do not) and the news passages BM25 ranks highest for it (which cannot answer it). SQuAD 2.0's
-unanswerable questions have no answer in any of them. A candidate is positive when the sentence of its
+unanswerable questions, and questions with one detail swapped (eval.perturb), have no answer in any of them. A candidate is positive when the sentence of its
 span holds a gold answer. The logistic weights are fitted on one part of the questions and reported
 on another (question-level AUROC of the best candidate's confidence, and how often that candidate's
 sentence holds the answer), then refitted on all and written to the reader's `confidence.json`.
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from eval import metrics as m
 from eval.calibrate import fit_logistic
+from eval.perturb import Perturber
 from eval.reader_data import NewsNegatives, QARecord, passages_of
 from index.chunking import Chunker
 from index.embedding import Embedder
@@ -46,36 +47,43 @@ def _sentence_of(passage: str, start: int, end: int) -> str:
 
 
 def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: NewsNegatives,
-             max_tokens: int = 100, news_passages: int = 2, not_in_corpus: float = 0.3, seed: int = 7,
+             max_tokens: int = 100, news_passages: int = 2, not_in_corpus: float = 0.3,
+             perturber: Perturber | None = None, perturbed: float = 0.3, seed: int = 7,
              show_progress: bool = True) -> Simulated:
     """Candidates and their features for each question, as the product would make them.
 
     Each record is a question whose own paragraph is in the corpus; a share `not_in_corpus` of the answerable ones
-    is asked a second time against the news passages alone (a question about a story the corpus does not hold).
+    is asked a second time against the news passages alone (a question about a story the corpus does not hold), and
+    with a perturber a share `perturbed` once more with one detail swapped (eval.perturb) against its own paragraph
+    (a false premise about a story the corpus holds).
     """
     chunker = Chunker(max_tokens=max_tokens, overlap=1)
     rng = random.Random(seed)
-    cases: list[tuple[QARecord, list[str], bool]] = []
+    cases: list[tuple[str, tuple[tuple[str, int], ...], list[str]]] = []  # question, answers, passages
     for record in records:
         own = [record.context[s:e] for s, e in passages_of(record.context, chunker)]
         found = [t for t in news.top(record.question, news_passages + 3)
                  if not any(a.lower() in t.lower() for a, _ in record.answers)]
-        cases.append((record, own + found[:news_passages], record.answerable))
+        cases.append((record.question, record.answers, own + found[:news_passages]))
         if record.answerable and found and rng.random() < not_in_corpus:
-            cases.append((record, found, False))
+            cases.append((record.question, (), found))
+        if record.answerable and perturber is not None and rng.random() < perturbed:
+            changed = perturber.perturb(record.question, record.context, rng)
+            if changed is not None:
+                cases.append((changed, (), own + found[:news_passages]))
     rows, labels, owner = [], [], []
-    for q, (record, texts, _) in enumerate(tqdm(cases, desc="Confidence data", unit="question",
-                                                disable=not show_progress)):
-        vectors = embedder.encode([record.question, *texts])
+    for q, (question, answers, texts) in enumerate(tqdm(cases, desc="Confidence data", unit="question",
+                                                        disable=not show_progress)):
+        vectors = embedder.encode([question, *texts])
         dense = vectors[1:] @ vectors[0]
-        weights = {t: max(news.bm25.idf(t), 1.0) for t in query_terms(record.question)}
-        for text, reading, cosine in zip(texts, reader.read_pairs([record.question] * len(texts), texts), dense):
+        weights = {t: max(news.bm25.idf(t), 1.0) for t in query_terms(question)}
+        for text, reading, cosine in zip(texts, reader.read_pairs([question] * len(texts), texts), dense):
             sentence = _sentence_of(text, reading.start, reading.end)
             features = candidate_features(reading, float(cosine), sentence, weights)
             rows.append([features[name] for name in FEATURES])
-            labels.append(float(any(m.contains([sentence], a) for a, _ in record.answers)))
+            labels.append(float(any(m.contains([sentence], a) for a, _ in answers)))
             owner.append(q)
-    return Simulated(np.array(rows), np.array(labels), np.array(owner), np.array([c[2] for c in cases]))
+    return Simulated(np.array(rows), np.array(labels), np.array(owner), np.array([bool(c[1]) for c in cases]))
 
 
 def question_figures(weights: np.ndarray, data: Simulated, questions: np.ndarray) -> dict[str, float]:
@@ -94,9 +102,10 @@ def question_figures(weights: np.ndarray, data: Simulated, questions: np.ndarray
 
 
 def fit_confidence(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: NewsNegatives,
-                   out: Path, seed: int = 7, show_progress: bool = True) -> dict[str, Any]:
+                   out: Path, perturber: Perturber | None = None, seed: int = 7,
+                   show_progress: bool = True) -> dict[str, Any]:
     """Fit on half the questions, report on the other half, refit on all; write `out/confidence.json`."""
-    data = simulate(records, reader, embedder, news, seed=seed, show_progress=show_progress)
+    data = simulate(records, reader, embedder, news, perturber=perturber, seed=seed, show_progress=show_progress)
     if len(set(data.labels.tolist())) < 2:
         raise ValueError("the confidence data needs candidates that hold an answer and ones that do not")
     order = list(range(len(data.answerable)))

@@ -10,7 +10,9 @@ with the product's sentence splitter and packed with its `Chunker`. Each questio
 - for a SQuAD 2.0 unanswerable question, the passage of its paragraph that shares most of its words
   (the adversarial no-answer case: the premise is there, the answer is not);
 - sometimes a news negative: a passage of a news corpus that BM25 ranks high for the question, which
-  cannot answer it (the questions are about Wikipedia, reviews and Reddit, not these articles).
+  cannot answer it (the questions are about Wikipedia, reviews and Reddit, not these articles);
+- sometimes a perturbed negative: the question with one detail its passage holds swapped for one it
+  does not (eval.perturb), against the passage that answered the original: the false premise.
 
 Splits are by context, so that no paragraph is on both sides of the held-out line.
 """
@@ -27,10 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.perturb import Perturber
 from index.chunking import Chunker
 from index.lexical import BM25Index, tokenize
 from index.models import Article, Sentence
 from index.sentences import sentence_spans
+
+
+KINDS = ("positive", "same_context", "unanswerable", "news", "perturbed")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class ReaderExample:
     question: str
     passage: str
     answers: tuple[tuple[int, int], ...]
-    kind: str  # "positive", "same_context", "unanswerable", "news"
+    kind: str  # one of KINDS
     qid: str = ""
 
 
@@ -130,16 +136,17 @@ class Mix:
 
     same_context: float = 0.3
     news: float = 0.15
+    perturbed: float = 0.0  # an experiment (not in the shipped weights); needs a Perturber passed to make_examples
     max_tokens: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("same_context", "news"):
+        for name in ("same_context", "news", "perturbed"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
 
 
 def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
-                  news: NewsNegatives | None = None) -> Iterator[ReaderExample]:
+                  news: NewsNegatives | None = None, perturber: Perturber | None = None) -> Iterator[ReaderExample]:
     """Reader examples of each record: a positive (or an unanswerable's best-matching passage), plus negatives."""
     chunker = Chunker(max_tokens=mix.max_tokens, overlap=1)
     spans_of: dict[str, list[tuple[int, int]]] = {}
@@ -158,6 +165,10 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                 continue  # the answer straddles a sentence boundary the splitter drew
             s, e, inside = rng.choice(holding)
             yield ReaderExample(record.question, record.context[s:e], inside, "positive", record.qid)
+            if perturber is not None and rng.random() < mix.perturbed:
+                changed = perturber.perturb(record.question, record.context[s:e], rng)
+                if changed is not None:
+                    yield ReaderExample(changed, record.context[s:e], (), "perturbed", record.qid)
             others = [(s, e) for s, e in spans if not _holds_any(record.answers, record.context[s:e])]
             if others and rng.random() < mix.same_context:
                 s, e = rng.choice(others)

@@ -27,12 +27,13 @@ from tqdm.auto import tqdm
 
 from eval.metrics import auroc, exact_match, token_f1
 from eval.fit_confidence import fit_confidence
-from eval.reader_data import Mix, NewsNegatives, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
+from eval.perturb import Perturber
+from eval.reader_data import KINDS, Mix, NewsNegatives, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
 from index.chunking import Chunker
 from index.embedding import Embedder, cpu_has_native_bf16, packaged_model_path
 from index.models import Article
 from qa.reader import Reader
-from qa.reader_model import ReaderModel, featurize, from_encoder, save_reader, token_span
+from qa.reader_model import ReaderModel, featurize, from_encoder, load_reader, save_reader, token_span
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class TrainConfig:
     data: Path
     out: Path
     base_model: str = ""  # a local BERT-style folder; "" is the packaged all-MiniLM-L6-v2
+    init: Path | None = None  # a reader folder to continue training from (its heads and encoder)
     questions: int = 40_000  # training questions sampled (each adds a positive and maybe negatives)
     held_out_fraction: float = 0.03  # share of contexts held out
     held_out_questions: int = 1_500  # held-out questions scored for the card
@@ -68,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"held_out_fraction must be in (0, 1), got {self.held_out_fraction}")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.init is not None and not (self.init / "reader.json").is_file():
+            raise FileNotFoundError(f"--init {self.init} is not a reader folder (no reader.json)")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 
@@ -126,6 +130,7 @@ def loss_of(model: ReaderModel, tensors: dict[str, torch.Tensor], labels: dict[s
 def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, float]:
     """Held-out figures: EM/F1 of the best span on answerable passages, no-answer accuracy at 0.5, AUROC."""
     em, f1, pos, neg = [], [], [], []
+    declined_by_kind: dict[str, list[bool]] = {}
     for i in range(0, len(examples), 32):
         chunk = examples[i : i + 32]
         for example, reading in zip(chunk, reader.read_pairs([e.question for e in chunk], [e.passage for e in chunk])):
@@ -137,9 +142,11 @@ def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, 
                 pos.append(reading.answerable)
             else:
                 neg.append(reading.answerable)
+                declined_by_kind.setdefault(example.kind, []).append(reading.answerable < 0.5)
     accuracy = (sum(p >= 0.5 for p in pos) + sum(n < 0.5 for n in neg)) / max(1, len(pos) + len(neg))
     return {"em": _mean(em), "f1": _mean(f1), "no_answer_accuracy": accuracy,
-            "answerable_auroc": auroc(pos, neg) or 0.0, "answerable_passages": len(pos), "no_answer_passages": len(neg)}
+            "answerable_auroc": auroc(pos, neg) or 0.0, "answerable_passages": len(pos), "no_answer_passages": len(neg),
+            "no_answer_accuracy_by_kind": {k: _mean([float(d) for d in v]) for k, v in sorted(declined_by_kind.items())}}
 
 
 def _mean(values: list[float]) -> float:
@@ -161,16 +168,24 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     started = time.perf_counter()
     news = NewsNegatives(news_articles, Chunker(config.mix.max_tokens)) if news_articles else None
     train_records, held_records = split_records(config)
-    train_examples = list(make_examples(train_records, config.mix, rng, news))
+    # Swapped details come from other questions of the same side of the split.
+    perturber = Perturber(r.question for r in train_records) if config.mix.perturbed else None
+    held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
+    train_examples = list(make_examples(train_records, config.mix, rng, news, perturber))
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
     scored_records = held_records[: config.held_out_questions]
-    held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news))
-    kinds = {k: sum(e.kind == k for e in train_examples) for k in ("positive", "same_context", "unanswerable", "news")}
+    held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
+                                       held_perturber))
+    kinds = {k: sum(e.kind == k for e in train_examples) for k in KINDS}
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
         f"({time.perf_counter() - started:.0f} s to build)")
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = from_encoder(base)
+    if config.init is not None:
+        model, tokenizer, _ = load_reader(config.init, base)
+        log(f"continuing from the reader in {config.init}")
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        model = from_encoder(base)
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     autocast = cpu_has_native_bf16()
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -228,7 +243,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     progress.close()
     model.eval()
     figures = evaluate_reader(reader, held_examples)
-    kinds_held = {k: sum(e.kind == k for e in held_examples) for k in ("positive", "same_context", "unanswerable", "news")}
+    kinds_held = {k: sum(e.kind == k for e in held_examples) for k in KINDS}
     result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
               "planned_steps": total, "examples_seen": step * config.batch_size,
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
@@ -240,7 +255,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
         confidence_records = rest[: config.confidence_questions] + [
             r for r in rest[config.confidence_questions :] if not r.answerable]
         result["confidence"] = fit_confidence(confidence_records, reader, embedder, news, config.out,
-                                              show_progress=config.show_progress)
+                                              perturber=held_perturber, show_progress=config.show_progress)
         log(f"confidence: {json.dumps(result['confidence'])}")
     _write_json(config.out / "training.json", {**result, "curve": curve})
     log(f"held-out: {json.dumps(figures)}")

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -42,6 +43,49 @@ _DATELINE = re.compile(
     r"^(?:(?i:published|updated|posted|last updated)\b.{0,60}\d[^.!?]{0,12}"
     r"|[Bb][Yy] [A-Z][\w'’.-]*(?:,? (?:and |of |de )?[A-Z][\w'’-]*){0,6})$"
 )
+
+
+# Datelines that open wire and agency copy: "WASHINGTON (Reuters) - ", "Washington (CNN)" glued to the first word,
+# "MOSCOW, February 7. /TASS/. ", "SEOUL, Feb 9 (Reuters) - ", "LONDON — ", "Islamabad, Pakistan -- ".
+# A place is at most four capitalised words (a comma and a region or country may follow); an agency is one of the
+# wires below in parentheses or slashes. Without an agency, the place must be in capitals, or "City, Country", and
+# a dash must follow: "Rep. Sean Duffy (R-Wis.) said" and "Paris, the capital, ..." are prose, not datelines.
+_AGENCIES = (r"CNN(?: ?Money)?|Reuters|AP|AFP|TASS|Xinhua|Bloomberg|UPI|dpa|DPA|ANI|PTI|IANS|PRNewswire|"
+             r"Sputnik|EFE|Kyodo|Yonhap|Anadolu|IRNA|BBC|AA|RIA Novosti|Interfax")
+_PLACE = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}(?:, [A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2})?"
+_CAPS_PLACE = r"[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+){0,3}(?:, [A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2})?"
+_DATE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, \d{4})?"
+_DASH = r"(?: ?[—–]+ ?| -+ ?| ?-- ?| ?\"\? ?)"  # '"?' is an em dash lost to a bad encoding (seen in wire copy)
+_REGION = r"(?: ?[/(][A-Z][\w .'’-]{1,30}[/)])?"  # "INCHEON /Republic of Korea/", "KUMERTAU (Bashkiria)"
+_DATELINE_OPENING = re.compile(
+    rf"^(?:(?P<place>{_PLACE}){_REGION}(?:[,.] ?{_DATE})?[.,]? ?"
+    rf"(?:\((?P<agency>{_AGENCIES})\)|/ ?(?P<slashed>{_AGENCIES})[^/\n]{{0,40}}/)(?:\.? ?-|\.)? ?(?:{_DASH}|: ?)?"
+    rf"|(?P<caps>{_CAPS_PLACE})(?:,? {_DATE})?{_DASH}"
+    rf"|(?P<city>[A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}}, [A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}}) ?(?:--|—) ?"
+    r"|[-—–] )"  # the dash of a dateline an earlier tool cut away
+    r"(?=[\"“'‘(]?[A-Z0-9])"
+)
+
+
+class Dateline(NamedTuple):
+    """The dateline that opened an article: its place, the wire named in it ("" if none), and its length."""
+
+    place: str
+    agency: str
+    length: int  # characters cut from the start of the text
+
+
+def split_dateline(text: str) -> Dateline | None:
+    """The dateline opening `text` ("WASHINGTON (Reuters) - ", "Washington (CNN)"), or None.
+
+    What follows it must start like a sentence, and at least a short sentence must be left after it.
+    """
+    match = _DATELINE_OPENING.match(text)
+    if match is None or len(text) - match.end() < 20:
+        return None
+    place = match.group("place") or match.group("caps") or match.group("city") or ""
+    agency = match.group("agency") or match.group("slashed") or ""
+    return Dateline(place.strip(" ,."), agency, match.end())
 
 
 def replace_surrogates(text: str) -> str:

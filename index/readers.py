@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, AnyStr
 from urllib.parse import urlparse
 
-from index.clean import clean_html, clean_scraped_page, normalize_text, replace_surrogates
+from index.clean import clean_html, clean_scraped_page, normalize_text, replace_surrogates, split_dateline
 from index.models import Article
 
 MAX_TEXT_CHARS = 2_000_000  # a record longer than this is refused rather than indexed
@@ -110,6 +110,18 @@ def normalize_date(value: str) -> str:
     return ""
 
 
+def cut_dateline(text: str, metadata: dict[str, Any]) -> str:
+    """The text without its opening dateline ("WASHINGTON (Reuters) - "); its place and wire go into `metadata`."""
+    dateline = split_dateline(text)
+    if dateline is None:
+        return text
+    if dateline.place:
+        metadata.setdefault("dateline", dateline.place)
+    if dateline.agency:
+        metadata.setdefault("agency", dateline.agency)
+    return text[dateline.length :]
+
+
 def records_from_fields(fields: dict[str, Any], location: str, fallback_id: str) -> Iterator[Record]:
     """The article of a JSONL object or CSV row, after a warning when its date could not be read (kept undated)."""
     record = article_from_fields(fields, location, fallback_id)
@@ -134,12 +146,12 @@ def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str)
         return RecordError(location, f"text has {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,}")
     if _UNDECODED.search(text):
         return RecordError(location, "text is not valid UTF-8")
-    cleaned = normalize_text(text)
+    metadata = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS and v not in (None, "")}
+    cleaned = cut_dateline(normalize_text(text), metadata)
     if not cleaned:
         return RecordError(location, "text is empty after cleaning")
     doc_id = replace_surrogates(first(_ID_FIELDS)).strip() or fallback_id
     url = replace_surrogates(first(_URL_FIELDS))
-    metadata = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS and v not in (None, "")}
     raw_date = first(_DATE_FIELDS)
     if raw_date:
         metadata.setdefault("raw_date", raw_date)
@@ -309,7 +321,8 @@ def read_scraped_page(path: Path) -> Iterator[Record]:
     if page.captions:
         metadata["captions"] = list(page.captions)
     source = next((name for name in OUTLET_NAMES.values() if name.lower() in " ".join(page.removed).lower()), "")
-    yield Article(doc_id=path.stem, title=page.title, text=page.text, source=source, metadata=metadata)
+    text = cut_dateline(page.text, metadata)
+    yield Article(doc_id=path.stem, title=page.title, text=text, source=source, metadata=metadata)
 
 
 def read_html(path: Path) -> Iterator[Record]:
@@ -322,8 +335,9 @@ def read_html(path: Path) -> Iterator[Record]:
     metadata: dict[str, Any] = {"path": str(path)}
     if page.captions:
         metadata["captions"] = list(page.captions)
+    text = cut_dateline(page.text, metadata)
     yield Article(
-        doc_id=path.stem, title=page.title, text=page.text, date=normalize_date(page.date),
+        doc_id=path.stem, title=page.title, text=text, date=normalize_date(page.date),
         url=page.url, source=page.site or outlet_from_url(page.url), metadata=metadata,
     )
 
@@ -345,6 +359,8 @@ def read_feed(path: Path) -> Iterator[Record]:
             continue
         url = entry.get("link", "")
         url = url if url.lower().startswith(("http://", "https://")) else ""  # feedparser may copy a urn: id here
+        metadata: dict[str, Any] = {"path": str(path)}
+        body = cut_dateline(body, metadata)
         yield Article(
             doc_id=str(entry.get("id") or url or f"{path.stem}-{number}"),
             title=normalize_text(entry.get("title", "")),
@@ -352,7 +368,7 @@ def read_feed(path: Path) -> Iterator[Record]:
             date=normalize_date(entry.get("published") or entry.get("updated") or ""),
             url=url,
             source=normalize_text(feed.feed.get("title", "")) or outlet_from_url(url),
-            metadata={"path": str(path)},
+            metadata=metadata,
         )
 
 

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,6 +37,17 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class ArticleListing(NamedTuple):
+    """One row of `newsqa list`: an article's id, outlet, date, headline and how many passages it has."""
+
+    doc_id: str
+    source: str
+    date: str
+    title: str
+    passages: int
+    url: str
 
 
 class StoreError(RuntimeError):
@@ -189,6 +201,33 @@ class DocumentStore:
     def article_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(doc_id, title, date, source) of every article, in insertion order."""
         yield from self._db.execute("SELECT doc_id, title, date, source FROM articles ORDER BY rowid")
+
+    def listing(self, sources: list[str] | None = None, date_from: str | None = None, date_to: str | None = None,
+                contains: str | None = None, limit: int | None = None) -> Iterator[ArticleListing]:
+        """Articles in insertion order, filtered by outlets, an inclusive ISO date range, and a phrase (any case) in
+        the headline or text; undated articles are left out by a date filter."""
+        where, params = [], []
+        if sources:
+            where.append(f"a.source IN ({','.join('?' * len(sources))})")
+            params += sources
+        if date_from:
+            where.append("a.date != '' AND a.date >= ?")
+            params.append(date_from)
+        if date_to:
+            where.append("a.date != '' AND a.date <= ?")
+            params.append(date_to)
+        if contains:
+            escaped = contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("(lower(a.title) LIKE ? ESCAPE '\\' OR lower(a.text) LIKE ? ESCAPE '\\')")
+            params += [f"%{escaped}%"] * 2
+        sql = ("SELECT a.doc_id, a.source, a.date, a.title, "
+               "(SELECT COUNT(*) FROM passages p WHERE p.doc_id = a.doc_id), a.url FROM articles a"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.rowid")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        for row in self._db.execute(sql, params):
+            yield ArticleListing(*row)
 
     def sentence_offsets(self, doc_id: str) -> list[tuple[int, int]]:
         return list(self._db.execute("SELECT start, end FROM sentences WHERE doc_id=? ORDER BY idx", (doc_id,)))

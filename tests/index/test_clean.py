@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from index.clean import clean_html, clean_scraped_page, is_caption, is_furniture, normalize_text
+from index.clean import clean_html, clean_scraped_page, is_caption, is_furniture, normalize_text, split_dateline
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
@@ -189,3 +190,52 @@ def test_clean_html_drops_scripts_chrome_and_separates_captions() -> None:
     assert page.captions == ("Waves hit the pier in Galway",)
     for junk in ("tracking", "color", "Home", "Menu", "Related", "rights reserved"):
         assert junk not in page.text
+
+
+@pytest.mark.parametrize(("text", "place", "agency", "rest"), [
+    ("Washington (CNN)Vice President Mike Pence cast a historic tie-breaking vote.", "Washington", "CNN",
+     "Vice President Mike Pence"),
+    ("WASHINGTON (Reuters) - President Donald Trump is proposing to shift oversight.", "WASHINGTON", "Reuters",
+     "President Donald Trump"),
+    ("SEOUL, Feb 9 (Reuters) - Samsung Group chief Jay Y. Lee was arrested on Friday.", "SEOUL", "Reuters", "Samsung"),
+    ("MOSCOW, February 7. /TASS/. Russian citizen Alexander Lapshin was extradited.", "MOSCOW", "TASS", "Russian citizen"),
+    ("INCHEON /Republic of Korea/, February 9. /TASS/. A traditional festival opened.", "INCHEON", "TASS", "A traditional"),
+    ("LONDON — The prime minister said on Monday that talks would resume soon.", "LONDON", "", "The prime minister"),
+    ('WASHINGTON "?Hundreds of state and national medical groups wrote to him.', "WASHINGTON", "", "Hundreds"),
+    ("Islamabad, Pakistan --Pakistan's government has extended a deadline for them.", "Islamabad, Pakistan", "",
+     "Pakistan's government"),
+    ("BADEN-BADEN, Germany, March 18 (Reuters) - Financial leaders of the G20 met.", "BADEN-BADEN, Germany",
+     "Reuters", "Financial leaders"),
+])
+def test_dateline_is_split_from_the_text(text: str, place: str, agency: str, rest: str) -> None:
+    dateline = split_dateline(text)
+    assert dateline is not None and (dateline.place, dateline.agency) == (place, agency)
+    assert text[dateline.length :].startswith(rest)
+
+
+@pytest.mark.parametrize("text", [
+    "Rep. Sean Duffy (R-Wis.) vehemently defended President Donald Trump on Monday.",
+    "Paris, the capital of France, hosted the summit on Monday with leaders.",
+    "US President Donald Trump has accused the media of under-reporting terror attacks.",
+    "FBI - the bureau - said on Monday that it had opened an inquiry into the case.",
+    "Hamburg 2-0 Cologne (Jung 5', Wood 76') Hamburg scored a goal in each half.",
+    "WASHINGTON (Reuters) - Short.",  # nothing worth citing would be left
+])
+def test_prose_openings_are_not_datelines(text: str) -> None:
+    assert split_dateline(text) is None
+
+
+def test_reader_cuts_the_dateline_and_keeps_place_and_wire_as_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    text = "WASHINGTON (Reuters) - The Senate confirmed Betsy DeVos on Tuesday. Pence cast the deciding vote."
+    path.write_text(json.dumps({"id": "w1", "title": "DeVos", "text": text}) + "\n", encoding="utf-8")
+    (article,) = list(read_path(path))
+    assert article.text == "The Senate confirmed Betsy DeVos on Tuesday. Pence cast the deciding vote."
+    assert (article.metadata["dateline"], article.metadata["agency"]) == ("WASHINGTON", "Reuters")
+    embedder = HashEmbedder(dim=32)
+    index = NewsIndex.open(tmp_path / "index", embedder, config=IndexConfig(model=embedder.name, dim=32, max_tokens=40))
+    index.add([article], show_progress=False)
+    stored = index.store.article("w1")
+    assert stored is not None and stored.text == article.text and stored.metadata["dateline"] == "WASHINGTON"
+    passages = [index.passage(p.passage_id) for p in index.passages]
+    assert passages and all("Reuters" not in p.text and "WASHINGTON" not in p.text for p in passages)

@@ -105,6 +105,27 @@ def test_check_and_delete_on_an_index(tiny_index: NewsIndex, capsys: pytest.Capt
     assert code == 0 and f"{folder}: 5 articles" in out
 
 
+def test_list_filters_by_outlet_date_and_text(tiny_index: NewsIndex, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = str(tiny_index.folder)
+    code, out, _ = run(capsys, "list", "--json", "--index", folder)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 6 and set(rows[0]) == {"doc_id", "source", "date", "title", "passages", "url"}
+    stored = {a: len([p for p in tiny_index.passages if p.doc_id == a]) for a in tiny_index.articles}
+    assert {r["doc_id"]: r["passages"] for r in rows} == stored
+    first = rows[0]
+    code, out, _ = run(capsys, "list", "--json", "--source", first["source"], "--index", folder)
+    assert code == 0 and {json.loads(line)["source"] for line in out.splitlines()} == {first["source"]}
+    code, out, _ = run(capsys, "list", "--json", "--from", first["date"], "--to", first["date"], "--index", folder)
+    assert code == 0 and {json.loads(line)["date"] for line in out.splitlines()} == {first["date"]}
+    word = first["title"].split()[0].upper()
+    code, out, _ = run(capsys, "list", "--json", "--text", word, "--limit", "1", "--index", folder)
+    assert code == 0 and len(out.splitlines()) == 1 and word.lower() in out.lower()
+    code, out, err = run(capsys, "list", "--text", "no such phrase 100%_", "--index", folder)
+    assert code == 0 and out == "" and "0 article(s)" in err
+    code, _, err = run(capsys, "list", "--source", "Nope", "--index", folder)
+    assert code == 2 and "'Nope'" in err
+
+
 def test_ingest_into_an_index_of_another_model_exits_2(tiny_index: NewsIndex, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     corpus = write_corpus(tmp_path / "corpus")
