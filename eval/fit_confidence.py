@@ -77,7 +77,8 @@ def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder,
         vectors = embedder.encode([question, *texts])
         dense = vectors[1:] @ vectors[0]
         weights = {t: max(news.bm25.idf(t), 1.0) for t in query_terms(question)}
-        for text, reading, cosine in zip(texts, reader.read_pairs([question] * len(texts), texts), dense):
+        breaks = [[s for s, _ in sentence_spans(text)[1:]] for text in texts]  # spans stay in a sentence, as in the product
+        for text, reading, cosine in zip(texts, reader.read_pairs([question] * len(texts), texts, breaks), dense):
             sentence = _sentence_of(text, reading.start, reading.end)
             features = candidate_features(reading, float(cosine), sentence, weights)
             rows.append([features[name] for name in FEATURES])

@@ -140,6 +140,16 @@ class ArticleInfo:
     title: str
     date: str
     source: str
+    category: str = ""  # metadata "category" (or "section"), e.g. a BBC demo article's "sport"
+
+
+def article_category(metadata: dict) -> str:
+    """The category an article's metadata names ("category", else "section"), as text; "" when none."""
+    for key in ("category", "section"):  # as the store's SQL reads it (index/store.py _CATEGORY)
+        value = metadata.get(key)
+        if isinstance(value, str) and value != "":
+            return value.strip()
+    return ""
 
 
 def content_hash(article: Article) -> str:
@@ -541,7 +551,8 @@ class NewsIndex:
             self._load_tables()
         else:
             for article, _ in batch:
-                self.articles[article.doc_id] = ArticleInfo(article.doc_id, article.title, article.date, article.source)
+                self.articles[article.doc_id] = ArticleInfo(article.doc_id, article.title, article.date, article.source,
+                                                          article_category(article.metadata))
             for passage_id, p in zip(ids, passages, strict=True):
                 self._row_of[passage_id] = len(self.passages)
                 self.passages.append(PassageRef(passage_id, p.doc_id, p.start, p.end, p.first_sentence, p.last_sentence))

@@ -167,7 +167,7 @@ def article_from_fields(fields: dict[str, Any], location: str, fallback_id: str)
     )
 
 
-def _decode(data: bytes) -> tuple[str, str | None]:
+def decode_bytes(data: bytes) -> tuple[str, str | None]:
     """UTF-8, else cp1252 (Latin-1 family) with a note naming the first bad byte, as scraped pages often are."""
     try:
         return data.decode("utf-8-sig"), None
@@ -229,7 +229,7 @@ def read_jsonl(path: Path) -> Iterator[Record]:
 
 
 def read_json(path: Path) -> Iterator[Record]:
-    text, note = _decode(path.read_bytes())
+    text, note = decode_bytes(path.read_bytes())
     if note:
         yield RecordError(str(path), f"{note}; file skipped")
         return
@@ -303,7 +303,7 @@ def _as_cp1252(value: str) -> str:
 
 def _read_page(path: Path) -> tuple[str, list[RecordError]]:
     """A whole-file page's text: UTF-8, else cp1252 with a note that the article was kept."""
-    text, note = _decode(path.read_bytes())
+    text, note = decode_bytes(path.read_bytes())
     notes = [RecordError(str(path), f"{note}; decoded as cp1252 (article kept)", kept=True)] if note else []
     return text, notes
 

@@ -39,8 +39,18 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _text_field(key: str) -> str:
+    """SQL for a metadata field when it is non-empty text, else NULL."""
+    path = f"'$.{key}'"
+    return (f"CASE WHEN json_type(metadata, {path}) = 'text' AND json_extract(metadata, {path}) != '' "
+            f"THEN json_extract(metadata, {path}) END")
+
+
+_CATEGORY = "trim(COALESCE(" + _text_field("category") + ", " + _text_field("section") + ", ''))"
+
+
 class ArticleListing(NamedTuple):
-    """One row of `newsqa list`: an article's id, outlet, date, headline and how many passages it has."""
+    """One row of `newsqa list`: an article's id, outlet, date, headline, category and how many passages it has."""
 
     doc_id: str
     source: str
@@ -48,6 +58,7 @@ class ArticleListing(NamedTuple):
     title: str
     passages: int
     url: str
+    category: str
 
 
 class StoreError(RuntimeError):
@@ -198,18 +209,24 @@ class DocumentStore:
     def articles(self, doc_ids: list[str]) -> dict[str, Article]:
         return {doc_id: a for doc_id in dict.fromkeys(doc_ids) if (a := self.article(doc_id)) is not None}
 
-    def article_rows(self) -> Iterator[tuple[str, str, str, str]]:
-        """(doc_id, title, date, source) of every article, in insertion order."""
-        yield from self._db.execute("SELECT doc_id, title, date, source FROM articles ORDER BY rowid")
+    def article_rows(self) -> Iterator[tuple[str, str, str, str, str]]:
+        """(doc_id, title, date, source, category) of every article, in insertion order; the category is the
+        metadata's "category" (else "section") when it is text, else ""."""
+        yield from self._db.execute(
+            "SELECT doc_id, title, date, source, " + _CATEGORY + " FROM articles ORDER BY rowid")
 
     def listing(self, sources: list[str] | None = None, date_from: str | None = None, date_to: str | None = None,
-                contains: str | None = None, limit: int | None = None) -> Iterator[ArticleListing]:
-        """Articles in insertion order, filtered by outlets, an inclusive ISO date range, and a phrase (any case) in
-        the headline or text; undated articles are left out by a date filter."""
+                contains: str | None = None, limit: int | None = None,
+                categories: list[str] | None = None) -> Iterator[ArticleListing]:
+        """Articles in insertion order, filtered by outlets, an inclusive ISO date range, a phrase (any case) in
+        the headline or text, and categories; undated articles are left out by a date filter."""
         where, params = [], []
         if sources:
             where.append(f"a.source IN ({','.join('?' * len(sources))})")
             params += sources
+        if categories:
+            where.append(f"{_CATEGORY} IN ({','.join('?' * len(categories))})")
+            params += categories
         if date_from:
             where.append("a.date != '' AND a.date >= ?")
             params.append(date_from)
@@ -221,7 +238,7 @@ class DocumentStore:
             where.append("(lower(a.title) LIKE ? ESCAPE '\\' OR lower(a.text) LIKE ? ESCAPE '\\')")
             params += [f"%{escaped}%"] * 2
         sql = ("SELECT a.doc_id, a.source, a.date, a.title, "
-               "(SELECT COUNT(*) FROM passages p WHERE p.doc_id = a.doc_id), a.url FROM articles a"
+               "(SELECT COUNT(*) FROM passages p WHERE p.doc_id = a.doc_id), a.url, " + _CATEGORY + " FROM articles a"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.rowid")
         if limit is not None:
             sql += " LIMIT ?"

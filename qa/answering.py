@@ -171,15 +171,14 @@ class ExtractiveAnswerer:
         if not kept:
             return []
         texts = [a.text[h.start : h.end] for h, a in kept]
-        readings = self.reader.read_pairs([question.query] * len(kept), texts)
+        sentences_of = {a.doc_id: self.index.sentences(a) for _, a in kept}
+        breaks = [[s.start - h.start for s in sentences_of[a.doc_id] if h.start < s.start < h.end] for h, a in kept]
+        readings = self.reader.read_pairs([question.query] * len(kept), texts, breaks)
         weights = term_weights(self.index, question.terms)
         model = self.weights
         out = []
-        sentences_of: dict[str, list[Sentence]] = {}
         for (hit, article), reading in zip(kept, readings):
             span = (hit.start + reading.start, hit.start + reading.end)
-            if article.doc_id not in sentences_of:
-                sentences_of[article.doc_id] = self.index.sentences(article)
             sentences = tuple(s for s in sentences_of[article.doc_id] if s.start < max(span[1], span[0] + 1)
                               and s.end > span[0])
             if not sentences:

@@ -9,11 +9,12 @@ from typing import NamedTuple
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to a date range (inclusive, ISO dates) and/or a set of outlets."""
+    """Restrict retrieval to a date range (inclusive, ISO dates), a set of outlets and/or a set of categories."""
 
     date_from: str | None = None
     date_to: str | None = None
     sources: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
@@ -25,7 +26,7 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.date_from or self.date_to or self.sources is not None)
+        return bool(self.date_from or self.date_to or self.sources is not None or self.categories is not None)
 
     def merged(self, other: Filters) -> Filters:
         """The stricter of two filters (used when a question names a period and the user set one too).
@@ -37,7 +38,8 @@ class Filters:
         if date_from and date_to and date_from > date_to:
             date_from, date_to = other.date_from, other.date_to
         sources = self.sources if other.sources is None else other.sources
-        return Filters(date_from, date_to, sources)
+        categories = self.categories if other.categories is None else other.categories
+        return Filters(date_from, date_to, sources, categories)
 
 
 def is_iso_date(value: str) -> bool:

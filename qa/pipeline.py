@@ -92,9 +92,11 @@ class QAPipeline:
             limits.append(f"dates {filters.date_from or 'any'} to {filters.date_to or 'any'}")
         if filters.sources is not None:
             limits.append(f"outlets {', '.join(filters.sources)}")
+        if filters.categories is not None:
+            limits.append(f"categories {', '.join(filters.categories)}")
         span = (f"; the indexed articles run from {self.oldest.isoformat()} to {self.newest.isoformat()}"
                 if self.oldest and self.newest else "")
-        return f"No indexed article matches the dates and outlets searched ({'; '.join(limits)}){span}."
+        return f"No indexed article matches the filters searched ({'; '.join(limits)}){span}."
 
     def _coverage(self, side: str) -> str:
         """What the corpus cannot tell: events after its newest article, or before its oldest."""

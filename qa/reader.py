@@ -3,13 +3,16 @@
 `Reader` loads a reader folder (the shipped one by default, `qa/reader_weights/`) on first use, on the
 CPU, offline, and runs it under bfloat16 autocast where the CPU has native bfloat16 (as the encoder
 does). `read_pairs` returns, per (question, passage) pair, the best span in the passage's characters
-and the scores that rank and gate it.
+and the scores that rank and gate it. Given where the passage's sentences start, a span never runs from
+one sentence into the next: a short answer is a phrase of one sentence, and the citation is that sentence.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_right
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -32,7 +35,8 @@ class Reading(NamedTuple):
 class PassageReader(Protocol):
     """Anything that reads (question, passage) pairs: the trained reader, or a fake in tests."""
 
-    def read_pairs(self, questions: list[str], passages: list[str]) -> list[Reading]: ...
+    def read_pairs(self, questions: list[str], passages: list[str],
+                   breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]: ...
 
 
 class Reader:
@@ -83,17 +87,24 @@ class Reader:
             model, tokenizer, info = load_reader(self.folder, self.base_model_dir or packaged_model_path())
             self.set_model(model, tokenizer, int(info.get("max_length", 192)))
 
-    def read_pairs(self, questions: list[str], passages: list[str]) -> list[Reading]:
-        if len(questions) != len(passages):
-            raise ValueError(f"{len(questions)} questions for {len(passages)} passages")
+    def read_pairs(self, questions: list[str], passages: list[str],
+                   breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]:
+        """The best span of each pair; `breaks[i]`, when given, are the character offsets in `passages[i]` where a
+        sentence starts (sorted), and no span crosses one."""
+        if len(questions) != len(passages) or (breaks is not None and len(breaks) != len(passages)):
+            raise ValueError(f"{len(questions)} questions and {len(breaks) if breaks is not None else 'no'} sentence "
+                             f"breaks for {len(passages)} passages")
         if self._model is None:
             self.load()
         readings: list[Reading] = []
         for i in range(0, len(passages), self.batch_size):
-            readings.extend(self._read_batch(questions[i : i + self.batch_size], passages[i : i + self.batch_size]))
+            chunk = slice(i, i + self.batch_size)
+            readings.extend(self._read_batch(questions[chunk], passages[chunk],
+                                             breaks[chunk] if breaks is not None else None))
         return readings
 
-    def _read_batch(self, questions: list[str], passages: list[str]) -> list[Reading]:
+    def _read_batch(self, questions: list[str], passages: list[str],
+                    breaks: Sequence[Sequence[int]] | None) -> list[Reading]:
         import torch
 
         from qa.reader_model import featurize
@@ -111,7 +122,12 @@ class Reader:
         band[:, 0] = False
         readings = []
         for row, offsets in enumerate(features.offsets):
-            pair = (start[row][:, None] + end[row][None, :]).masked_fill(~band, float("-inf"))
+            allowed = band
+            if breaks is not None and breaks[row]:
+                cuts = list(breaks[row])  # token k lies in sentence bisect_right(cuts, its first character)
+                sentence = torch.tensor([bisect_right(cuts, o[0]) if o is not None else -1 for o in offsets])
+                allowed = band & (sentence[:, None] == sentence[None, :])
+            pair = (start[row][:, None] + end[row][None, :]).masked_fill(~allowed, float("-inf"))
             best = int(pair.argmax())
             i, j = divmod(best, n)
             null = float(start[row, 0] + end[row, 0])

@@ -93,6 +93,7 @@ class HybridRetriever:
         passages = index.passages
         self._dates = np.array([index.articles[p.doc_id].date for p in passages], dtype="U10")
         self._sources = np.array([index.articles[p.doc_id].source for p in passages], dtype=object)
+        self._categories = np.array([index.articles[p.doc_id].category for p in passages], dtype=object)
         self._ids = np.array([p.passage_id for p in passages], dtype=np.int64)
         doc_ordinal = {doc_id: i for i, doc_id in enumerate(index.articles)}
         self._row_doc = np.array([doc_ordinal[p.doc_id] for p in passages], dtype=np.int64)
@@ -109,6 +110,8 @@ class HybridRetriever:
             mask &= (self._dates <= filters.date_to) & (self._dates != "")
         if filters.sources is not None:
             mask &= np.isin(self._sources, list(filters.sources))
+        if filters.categories is not None:
+            mask &= np.isin(self._categories, list(filters.categories))
         return mask
 
     def encode_query(self, query: str) -> np.ndarray:

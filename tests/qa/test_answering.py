@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ class ScriptedReader:
         self.answer, self.answerable, self.span_logit = answer, answerable, span_logit
         self.calls: list[list[str]] = []
 
-    def read_pairs(self, questions: list[str], passages: list[str]) -> list[Reading]:
+    def read_pairs(self, questions: list[str], passages: list[str],
+                   breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]:
         self.calls.append(list(questions))
         out = []
         for passage in passages:

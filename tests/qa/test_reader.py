@@ -112,3 +112,16 @@ def test_the_oroville_evacuation_short_answer_is_the_number_of_people(
             article = index.store.article(citation.doc_id)
             marked = article.text[citation.answer_span[0] : citation.answer_span[1]]
             assert "GMT" not in marked and marked.strip() != "00"
+
+
+def test_a_span_stays_inside_one_sentence_when_the_breaks_are_given(reader: Reader) -> None:
+    question = "Which company did Time Warner say it owns 8% of?"
+    passage = ("Its profits were buoyed by one-off gains which offset a profit dip at Warner Bros, and less users for "
+               "AOL.\n\nTime Warner said on Friday that it now owns 8% of search-engine Google.")
+    breaks = [passage.index("Time Warner said")]
+    free, bounded = reader.read_pairs([question] * 2, [passage] * 2, [[], breaks])
+    assert bounded.start >= breaks[0] or bounded.end <= breaks[0]  # never across the break
+    assert "Google" in passage[bounded.start : bounded.end]
+    assert free.answerable == bounded.answerable  # the break only narrows the spans searched
+    with pytest.raises(ValueError, match="sentence breaks for 2 passages"):
+        reader.read_pairs([question] * 2, [passage] * 2, [breaks])

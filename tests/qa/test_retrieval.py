@@ -132,6 +132,27 @@ def test_source_filter_restricts_hits(tiny_index: NewsIndex) -> None:
     assert {h.doc_id for h in both.hits} == {"a3"}
 
 
+def test_category_filter_restricts_hits_and_survives_reopening(tmp_path: Path, fake_embedder) -> None:  # noqa: ANN001
+    articles = [
+        Article("s1", "Chelsea sack Mutu", "Chelsea have sacked Adrian Mutu after he failed a drugs test.",
+                source="BBC News", metadata={"category": "sport"}),
+        Article("b1", "Chelsea stadium deal", "Chelsea signed a stadium naming deal worth 50 million pounds.",
+                source="BBC News", metadata={"category": " business "}),
+        Article("n1", "Chelsea flower show", "Chelsea hosted the flower show on Tuesday.", source="BBC News",
+                metadata={"section": "life", "category": 7}),
+    ]
+    index = NewsIndex.open(tmp_path / "ix", fake_embedder, config=IndexConfig(model=fake_embedder.name, dim=64))
+    index.add(articles, show_progress=False)
+    assert {d: a.category for d, a in index.articles.items()} == {"s1": "sport", "b1": "business", "n1": "life"}
+    reopened = NewsIndex.open(tmp_path / "ix", fake_embedder, readonly=True)
+    assert {d: a.category for d, a in reopened.articles.items()} == {"s1": "sport", "b1": "business", "n1": "life"}
+    retriever = HybridRetriever(reopened)
+    assert set(docs(retriever.retrieve("Chelsea", k=10))) == {"s1", "b1", "n1"}
+    assert set(docs(retriever.retrieve("Chelsea", k=10, filters=Filters(categories=("sport", "life"))))) == {"s1", "n1"}
+    assert docs(retriever.retrieve("Chelsea", k=10, filters=Filters(categories=("tech",)))) == []
+    assert Filters(categories=("sport",)).merged(Filters(date_from="2017-01-01")).categories == ("sport",)
+
+
 def test_undated_articles_are_left_out_by_date_filters(tmp_path: Path, fake_embedder) -> None:  # noqa: ANN001
     index = NewsIndex.open(tmp_path / "ix", fake_embedder, config=IndexConfig(model=fake_embedder.name, dim=64))
     index.add([Article("u", "Undated storm", "A storm hit the coast."),

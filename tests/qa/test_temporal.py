@@ -147,5 +147,5 @@ def test_question_period_narrows_the_users_filter(tiny_index: NewsIndex) -> None
 def test_filters_that_leave_no_article_say_so(tiny_index: NewsIndex) -> None:
     answer = QAPipeline(tiny_index).ask("Who cast the tie-breaking vote?", filters=Filters("2018-01-01", None))
     assert answer.abstained and not answer.hits
-    assert answer.text == ("No indexed article matches the dates and outlets searched (dates 2018-01-01 to any); "
+    assert answer.text == ("No indexed article matches the filters searched (dates 2018-01-01 to any); "
                            "the indexed articles run from 2017-01-16 to 2017-03-10.")

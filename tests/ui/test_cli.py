@@ -109,7 +109,7 @@ def test_list_filters_by_outlet_date_and_text(tiny_index: NewsIndex, capsys: pyt
     folder = str(tiny_index.folder)
     code, out, _ = run(capsys, "list", "--json", "--index", folder)
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(rows) == 6 and set(rows[0]) == {"doc_id", "source", "date", "title", "passages", "url"}
+    assert code == 0 and len(rows) == 6 and set(rows[0]) == {"doc_id", "source", "date", "title", "passages", "url", "category"}
     stored = {a: len([p for p in tiny_index.passages if p.doc_id == a]) for a in tiny_index.articles}
     assert {r["doc_id"]: r["passages"] for r in rows} == stored
     first = rows[0]
@@ -124,6 +124,22 @@ def test_list_filters_by_outlet_date_and_text(tiny_index: NewsIndex, capsys: pyt
     assert code == 0 and out == "" and "0 article(s)" in err
     code, _, err = run(capsys, "list", "--source", "Nope", "--index", folder)
     assert code == 2 and "'Nope'" in err
+
+
+def test_list_and_ask_filter_by_category(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [dict(ROWS[0], category="politics"), dict(ROWS[1], category="world")]
+    (tmp_path / "cats.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    folder = str(tmp_path / "ix")
+    assert run(capsys, "ingest", str(tmp_path / "cats.jsonl"), "--index", folder, "--quiet")[0] == 0
+    code, out, _ = run(capsys, "list", "--json", "--category", "world", "--index", folder)
+    assert code == 0 and [json.loads(line)["doc_id"] for line in out.splitlines()] == ["dw-1"]
+    code, out, _ = run(capsys, "list", "--index", folder)
+    assert code == 0 and out.splitlines()[0].split("\t")[3] == "politics"
+    code, _, err = run(capsys, "ask", "Who defended the refugee policy?", "--category", "sport", "--index", folder)
+    assert code == 2 and "'sport'" in err and "politics, world" in err
+    code, out, _ = run(capsys, "ask", "Who cast the tie-breaking vote?", "--category", "world", "--json",
+                       "--index", folder)
+    assert code == 0 and {c["article_id"] for c in json.loads(out)["citations"]} <= {"dw-1"}
 
 
 def test_ingest_into_an_index_of_another_model_exits_2(tiny_index: NewsIndex, tmp_path: Path,
