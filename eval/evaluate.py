@@ -453,6 +453,10 @@ def run_evaluation(options: EvalOptions, embedder: Embedder | None = None) -> Ev
             questions = title_questions(index, options.limit)
             if not questions:
                 raise ValueError(f"no article in {index.folder} has a title; the title task needs titles")
+        # A gold article the index keeps as a near-copy of another is found as that article (the story is stored once).
+        questions = [replace(q, article_id=copy.of_id)
+                     if q.article_id and q.article_id not in index.articles and (copy := index.store.copy(q.article_id))
+                     else q for q in questions]
         missing = sorted({q.article_id for q in questions if q.article_id and q.article_id not in index.articles})
         if missing and options.show_progress:
             print(f"warning: {len(missing)} gold article(s) are not in {index.folder} (e.g. {missing[:5]}); "

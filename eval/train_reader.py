@@ -236,7 +236,9 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
                 model.eval()
                 point.update(evaluate_reader(reader, held_examples[:400]))
             curve.append(point)
-            progress.write(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in point.items()}))
+            # the learning rate in significant digits (rounded to 4 places, 5e-5 would read 0.0)
+            progress.write(json.dumps({k: (float(f"{v:.3g}") if k == "lr" else round(v, 4)) if isinstance(v, float)
+                                       else v for k, v in point.items()}))
             _write_json(config.out / "curve.json", curve)
         if step % config.checkpoint_every == 0:
             save_reader(model, tokenizer, config.out / "checkpoint", {**settings, "step": step}, base)

@@ -41,9 +41,11 @@ from index.chunking import OFFLINE_ENCODING, Chunker
 from index.embedding import Embedder
 from index.lexical import BM25Index, tokenize
 from index.models import Article, Passage, Sentence
+from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
+from index.near_duplicates import NearDuplicateIndex, signature
 from index.readers import Record, RecordError
 from index.sentences import split_sentences
-from index.store import DocumentStore, StoreError
+from index.store import Copy, DocumentStore, StoreError
 from index.vectors import VectorIndex
 
 FORMAT_VERSION = 2  # 2: whole-article BM25 (an index of format 1 gets it on open)
@@ -74,10 +76,15 @@ class IndexConfig:
     max_tokens: int = 100
     overlap: int = 1
     title_in_index: bool = True  # headline prepended to each passage for embedding and BM25
+    # Estimated Jaccard similarity (word 5-shingles, MinHash) at which a new article is taken for a near-copy of a
+    # stored one and kept as its alternative source (index/near_duplicates.py); 0 turns detection off.
+    near_duplicates: float = DEFAULT_NEAR_THRESHOLD
 
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise ValueError(f"dim must be positive, got {self.dim}")
+        if not (self.near_duplicates == 0 or 0 < self.near_duplicates < 1):
+            raise ValueError(f"near_duplicates must be 0 (off) or between 0 and 1, got {self.near_duplicates}")
 
 
 @dataclass
@@ -88,6 +95,8 @@ class IngestReport:
     replaced: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    near_duplicates: int = 0  # kept as alternative sources of a stored article, not indexed
+    superseded: int = 0  # stored articles that a later version of the same story replaced (kept as its sources)
     passages: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -101,6 +110,8 @@ class IngestReport:
             reasons["already indexed, unchanged"] = self.unchanged
         if self.duplicates:
             reasons["exact duplicate of another article"] = self.duplicates
+        if self.near_duplicates:
+            reasons["near-copy of another article (kept as its alternative source)"] = self.near_duplicates
         return reasons
 
     def summary(self) -> str:
@@ -110,6 +121,9 @@ class IngestReport:
         ]
         for reason, count in self.skipped.most_common():
             lines.append(f"skipped {count}: {reason}")
+        if self.superseded:
+            lines.append(f"later versions of a stored story {self.superseded}: indexed in its place, the earlier kept "
+                         "as an alternative source")
         for reason, count in Counter(_reason_kind(e.reason) for e in self.errors if e.kept).most_common():
             lines.append(f"read with a warning {count}: {reason}")
         if self.repeated:
@@ -464,7 +478,9 @@ class NewsIndex:
         """Ingest articles: clean records in, committed batches out. Bad records are reported, not fatal.
 
         Same id and same text: unchanged. Same id, new text: the new version replaces the old.
-        Same text under another id: skipped as a duplicate.
+        Same text under another id: skipped as a duplicate. A new id whose text nearly repeats a stored article
+        (config `near_duplicates`) is kept as that article's alternative source, not indexed; when it is dated later
+        (an updated version), it is indexed instead and the stored one becomes its source.
         """
         self._check_writable()
         report = IngestReport()
@@ -478,6 +494,10 @@ class NewsIndex:
             text_of: dict[str, str] = {}  # doc id -> content hash of its latest text in this run
             holder_of: dict[str, str] = {}  # content hash -> the doc id holding that text in this run
             changed: set[str] = set()  # ids indexed before this run that it gives a new text
+            near = self._near_duplicate_index()
+            signatures: dict[str, np.ndarray] = {}  # of the batch's articles
+            copies: list[Copy] = []  # near-copies found since the last commit
+            superseded: list[Copy] = []  # stored articles that become copies of a later version
             for record in records:
                 progress.update(1)
                 if isinstance(record, RecordError):
@@ -487,6 +507,13 @@ class NewsIndex:
                 digest, doc_id = content_hash(record), record.doc_id
                 if doc_id not in before:
                     before[doc_id] = self.store.content_hash(doc_id)
+                    held = self.store.copy(doc_id) if before[doc_id] is None else None
+                    if held is not None and held.content_hash == digest:
+                        report.unchanged += 1  # a near-copy kept before, given again
+                        continue
+                    if held is not None:
+                        replaced.append(doc_id)  # the stored copy goes; its new text is judged afresh
+                        report.replaced += 1
                 current = text_of.get(doc_id, before[doc_id])
                 if current == digest:
                     report.unchanged += 1
@@ -495,6 +522,23 @@ class NewsIndex:
                 if self._duplicate_of(digest, holder_of, text_of) if before[doc_id] is None else digest in holder_of:
                     report.duplicates += 1
                     continue
+                copies = [c for c in copies if c.doc_id != doc_id]
+                values = signature(record.text) if near is not None else None
+                if near is not None and values is not None:
+                    found = near.find(values, exclude=doc_id) if before[doc_id] is None else None
+                    older = self._older_version(found.doc_id, record) if found is not None else None
+                    if older is not None and doc_id not in text_of:
+                        superseded.append(Copy(found.doc_id, doc_id, older.title, older.date, older.source, older.url,
+                                               content_hash(older), round(found.similarity, 4)))
+                        near.remove(found.doc_id)
+                        report.superseded += 1
+                    elif found is not None and doc_id not in text_of:
+                        copies.append(Copy(doc_id, found.doc_id, record.title, record.date, record.source, record.url,
+                                           digest, round(found.similarity, 4)))
+                        report.near_duplicates += 1
+                        continue
+                    near.add(doc_id, values)
+                    signatures[doc_id] = values
                 if doc_id in text_of and doc_id not in report.repeated:
                     report.repeated.append(doc_id)  # e.g. two files named story.txt in different folders
                 if before[doc_id] is not None and doc_id not in changed:
@@ -508,19 +552,37 @@ class NewsIndex:
                 holder_of[digest], text_of[doc_id] = doc_id, digest
                 batch.append((record, digest))
                 if len(batch) >= batch_articles:
-                    self._commit_batch(batch, replaced, report, batch_size)
+                    self._commit_batch(batch, replaced, report, batch_size, signatures, copies, superseded)
                     progress.set_postfix(passages=report.passages)
-                    batch, replaced = [], []
-            if batch or replaced:
-                self._commit_batch(batch, replaced, report, batch_size)
+                    batch, replaced, signatures, copies, superseded = [], [], {}, [], []
+            if batch or replaced or copies:
+                self._commit_batch(batch, replaced, report, batch_size, signatures, copies, superseded)
             progress.close()
-            if report.added or report.replaced or self._derived_stale():
+            if report.added or report.replaced or report.near_duplicates or self._derived_stale():
                 if show_progress:
                     print("Writing BM25 and vector files…", flush=True)
                 self._rebuild_bm25(show_progress)
                 self._persist_derived()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _near_duplicate_index(self) -> NearDuplicateIndex | None:
+        """The stored articles' MinHash signatures in an LSH index (signing those indexed without one first)."""
+        if not self.config.near_duplicates:
+            return None
+        unsigned = {doc_id: v for doc_id, text in self.store.unsigned_articles() if (v := signature(text)) is not None}
+        if unsigned:
+            self.store.add_signatures(unsigned)
+        near = NearDuplicateIndex(self.config.near_duplicates)
+        near.add_all(self.store.signatures())
+        return near
+
+    def _older_version(self, doc_id: str, newer: Article) -> Article | None:
+        """The stored article `doc_id` when `newer` (its near-copy) is dated after it: an update replaces it."""
+        info = self.articles.get(doc_id)
+        if info is None or not info.date or not newer.date or newer.date <= info.date:
+            return None
+        return self.store.article(doc_id)
 
     def _duplicate_of(self, digest: str, holder_of: dict[str, str], text_of: dict[str, str]) -> bool:
         """Whether another article holds this text: one ingested in this run, or a stored one not changed since."""
@@ -530,7 +592,8 @@ class NewsIndex:
         return holder is not None and text_of.get(holder, digest) == digest
 
     def _commit_batch(self, batch: list[tuple[Article, str]], replaced: list[str], report: IngestReport,
-                      batch_size: int) -> None:
+                      batch_size: int, signatures: dict[str, np.ndarray] | None = None,
+                      copies: list[Copy] | None = None, superseded: list[Copy] | None = None) -> None:
         sentences: list[Sentence] = []
         passages: list[Passage] = []
         texts: list[str] = []
@@ -541,13 +604,17 @@ class NewsIndex:
             passages += article_passages
             texts += [self._index_text(article.title, p.text) for p in article_passages]
         vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
-        removed = [p.passage_id for doc_id in replaced for p in self.passages if p.doc_id == doc_id]
-        ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced)
+        gone = set(replaced) | {c.doc_id for c in superseded or ()}
+        removed = [p.passage_id for p in self.passages if p.doc_id in gone]
+        ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,
+                                     signatures={a.doc_id: signatures[a.doc_id] for a, _ in batch
+                                                 if signatures and a.doc_id in signatures},
+                                     copies=copies or (), superseded=superseded or ())
         self._version = self.store.version
         # Keep the in-memory view in step with what was committed.
         self.vectors.remove(removed)
         self.vectors.add(np.array(ids, dtype=np.int64), vectors)
-        if replaced:
+        if gone:
             self._load_tables()
         else:
             for article, _ in batch:
@@ -565,7 +632,8 @@ class NewsIndex:
         self._check_writable()
         with _write_lock(self.folder, wait=True):
             self._catch_up()
-            present = [d for d in dict.fromkeys(doc_ids) if d in self.articles]  # each id once
+            present = [d for d in dict.fromkeys(doc_ids)  # each id once: articles, and near-copies kept as sources
+                       if d in self.articles or self.store.copy(d) is not None]
             removed = self.store.delete(present)
             self._version = self.store.version
             self.vectors.remove(removed)

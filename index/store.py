@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signatures (doc_id TEXT PRIMARY KEY, minhash BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS copies (
+    doc_id TEXT PRIMARY KEY, of_id TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
+    url TEXT NOT NULL, content_hash TEXT NOT NULL, similarity REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS copies_by_article ON copies(of_id);
 """
 
 
@@ -49,6 +55,19 @@ def _text_field(key: str) -> str:
 _CATEGORY = "trim(COALESCE(" + _text_field("category") + ", " + _text_field("section") + ", ''))"
 
 
+class Copy(NamedTuple):
+    """A near-copy of a stored article (the same story republished): kept as an alternative source, not indexed."""
+
+    doc_id: str
+    of_id: str  # the article it repeats
+    title: str
+    date: str
+    source: str
+    url: str
+    content_hash: str
+    similarity: float  # estimated Jaccard similarity of their word 5-shingles
+
+
 class ArticleListing(NamedTuple):
     """One row of `newsqa list`: an article's id, outlet, date, headline, category and how many passages it has."""
 
@@ -59,6 +78,7 @@ class ArticleListing(NamedTuple):
     passages: int
     url: str
     category: str
+    near_copies: int
 
 
 class StoreError(RuntimeError):
@@ -81,6 +101,15 @@ class DocumentStore:
             raise StoreError(f"{path} is damaged or not a SQLite file ({exc})") from exc
         if status != "ok":
             raise StoreError(f"{path} failed SQLite's integrity check: {status}")
+        self._tables: set[str] = set()
+
+    def _has(self, table: str) -> bool:
+        """Whether the store has `table`: a store written before near-copies were kept has no `copies` until a
+        writer opens it, and a read-only connection cannot add it."""
+        if table not in self._tables and self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
+            self._tables.add(table)
+        return table in self._tables
 
     def close(self) -> None:
         self._db.close()
@@ -119,8 +148,11 @@ class DocumentStore:
         a text or a vector) is caught on open instead of being served.
         """
         digest = hashlib.sha256()
-        for query in ("SELECT * FROM articles ORDER BY doc_id", "SELECT * FROM sentences ORDER BY doc_id, idx",
-                      "SELECT * FROM passages ORDER BY passage_id"):
+        queries = ["SELECT * FROM articles ORDER BY doc_id", "SELECT * FROM sentences ORDER BY doc_id, idx",
+                   "SELECT * FROM passages ORDER BY passage_id"]
+        if self._has("copies"):  # an empty table adds nothing: older manifests' digests still match
+            queries.append("SELECT * FROM copies ORDER BY doc_id")
+        for query in queries:
             cursor = self._db.execute(query)
             while rows := cursor.fetchmany(1024):  # chunks: bounded memory, little Python work per row
                 values = [tuple(v for v in row if not isinstance(v, bytes)) for row in rows]
@@ -142,14 +174,27 @@ class DocumentStore:
         passages: list[Passage],
         vectors: np.ndarray,
         replaced: Iterable[str] = (),
+        signatures: dict[str, np.ndarray] | None = None,
+        copies: Iterable[Copy] = (),
+        superseded: Iterable[Copy] = (),
     ) -> list[int]:
-        """Insert articles (with content hashes), their sentences and passages+vectors in one transaction.
+        """Insert articles (with content hashes), their sentences and passages+vectors, their MinHash signatures
+        and near-copies of stored articles in one transaction.
 
-        Articles in `replaced` are deleted first (same id, new text). Returns the new passage ids.
+        Articles and copies in `replaced` are deleted first (same id, new text). A `superseded` article (a later
+        version of its story is in this batch) leaves the index and becomes a copy of that version, as do its copies.
+        Returns the new passage ids.
         """
         passage_ids: list[int] = []
         with self._db:  # one transaction: all of it or none of it
-            self._delete(list(replaced))
+            self._delete(list(replaced), with_copies=False)  # a new version keeps the copies of its story
+            self._db.executemany("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
+                                 [(d, np.asarray(v, dtype=np.uint32).tobytes()) for d, v in (signatures or {}).items()])
+            self._db.executemany("INSERT OR REPLACE INTO copies VALUES (?,?,?,?,?,?,?,?)", list(copies))
+            for old in superseded:
+                self._delete([old.doc_id], with_copies=False)
+                self._db.execute("INSERT OR REPLACE INTO copies VALUES (?,?,?,?,?,?,?,?)", old)
+                self._db.execute("UPDATE copies SET of_id=? WHERE of_id=?", (old.of_id, old.doc_id))
             self._db.executemany(
                 "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
                 [
@@ -178,12 +223,15 @@ class DocumentStore:
             self._bump_version()
         return removed
 
-    def _delete(self, doc_ids: list[str]) -> list[int]:
+    def _delete(self, doc_ids: list[str], with_copies: bool = True) -> list[int]:
+        """Articles (and, `with_copies`, their near-copies) or copies by id; returns the removed passage ids."""
         removed: list[int] = []
         for doc_id in doc_ids:
             removed += [r[0] for r in self._db.execute("SELECT passage_id FROM passages WHERE doc_id=?", (doc_id,))]
-            for table in ("passages", "sentences", "articles"):
+            for table in ("passages", "sentences", "articles", "signatures", "copies"):
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))
+            if with_copies:
+                self._db.execute("DELETE FROM copies WHERE of_id=?", (doc_id,))
         return removed
 
     def _bump_version(self) -> None:
@@ -191,7 +239,46 @@ class DocumentStore:
             "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER)+1"
         )
 
+    def add_signatures(self, signatures: dict[str, np.ndarray]) -> None:
+        """Store MinHash signatures (of articles indexed before near-duplicates were detected)."""
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
+                                 [(d, np.asarray(v, dtype=np.uint32).tobytes()) for d, v in signatures.items()])
+
     # -- reads ------------------------------------------------------------------------------
+    def signatures(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(doc_id, MinHash signature) of every article that has one."""
+        if not self._has("signatures"):
+            return
+        for doc_id, blob in self._db.execute("SELECT doc_id, minhash FROM signatures"):
+            yield doc_id, np.frombuffer(blob, dtype=np.uint32)
+
+    def unsigned_articles(self) -> Iterator[tuple[str, str]]:
+        """(doc_id, text) of the articles without a signature."""
+        yield from self._db.execute(
+            "SELECT doc_id, text FROM articles WHERE doc_id NOT IN (SELECT doc_id FROM signatures) ORDER BY rowid")
+
+    def copy(self, doc_id: str) -> Copy | None:
+        if not self._has("copies"):
+            return None
+        row = self._db.execute("SELECT * FROM copies WHERE doc_id=?", (doc_id,)).fetchone()
+        return Copy(*row) if row else None
+
+    def copies_of(self, doc_ids: Iterable[str]) -> dict[str, list[Copy]]:
+        """The near-copies of each article (those that have any), oldest first."""
+        out: dict[str, list[Copy]] = {}
+        if not self._has("copies"):
+            return out
+        for doc_id in dict.fromkeys(doc_ids):
+            for row in self._db.execute("SELECT * FROM copies WHERE of_id=? ORDER BY rowid", (doc_id,)):
+                out.setdefault(doc_id, []).append(Copy(*row))
+        return out
+
+    def copy_count(self) -> int:
+        if not self._has("copies"):
+            return 0
+        return self._db.execute("SELECT COUNT(*) FROM copies").fetchone()[0]
+
     def content_hash(self, doc_id: str) -> str | None:
         row = self._db.execute("SELECT content_hash FROM articles WHERE doc_id=?", (doc_id,)).fetchone()
         return row[0] if row else None
@@ -238,7 +325,9 @@ class DocumentStore:
             where.append("(lower(a.title) LIKE ? ESCAPE '\\' OR lower(a.text) LIKE ? ESCAPE '\\')")
             params += [f"%{escaped}%"] * 2
         sql = ("SELECT a.doc_id, a.source, a.date, a.title, "
-               "(SELECT COUNT(*) FROM passages p WHERE p.doc_id = a.doc_id), a.url, " + _CATEGORY + " FROM articles a"
+               "(SELECT COUNT(*) FROM passages p WHERE p.doc_id = a.doc_id), a.url, " + _CATEGORY + ", "
+               + ("(SELECT COUNT(*) FROM copies c WHERE c.of_id = a.doc_id)" if self._has("copies") else "0")
+               + " FROM articles a"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.rowid")
         if limit is not None:
             sql += " LIMIT ?"

@@ -27,7 +27,7 @@ import numpy as np
 from index.indexer import NewsIndex
 from index.lexical import tokenize
 from index.models import Article, Sentence
-from qa.models import Answer, Citation, Hit, RetrievalResult
+from qa.models import AlternativeSource, Answer, Citation, Hit, RetrievalResult
 from qa.question import ParsedQuestion, parse_question
 from qa.reader import SHIPPED_READER, PassageReader, Reading, shared_reader
 from qa.temporal import date_range
@@ -218,6 +218,8 @@ class ExtractiveAnswerer:
     def _citations(self, candidate: Candidate) -> list[Citation]:
         """The candidate's sentences as citations (numbered later), each with its part of the short answer."""
         a, h = candidate.article, candidate.hit
+        also = tuple(AlternativeSource(c.doc_id, c.title, c.source, c.date, c.url)
+                     for c in self.index.store.copies_of([a.doc_id]).get(a.doc_id, []))
         out = []
         for s in candidate.sentences:
             lo, hi = max(candidate.span[0], s.start), min(candidate.span[1], s.end)
@@ -225,5 +227,6 @@ class ExtractiveAnswerer:
                                 sentence=s.text, start=s.start, end=s.end, passage_id=h.passage_id,
                                 # a sentence too long for one passage runs past it: show the passage around all of it
                                 passage_start=min(h.start, s.start), passage_end=max(h.end, s.end),
-                                score=candidate.confidence, answer_span=(lo, hi) if hi > lo else None))
+                                score=candidate.confidence, answer_span=(lo, hi) if hi > lo else None,
+                                also_published=also))
         return out

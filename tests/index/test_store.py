@@ -40,8 +40,8 @@ def test_round_trip_of_articles_sentences_passages_and_vectors(tmp_path: Path) -
     assert got == ARTICLES[0] and got.metadata == ARTICLES[0].metadata and got.subtitle == "Historic vote"
     assert store.article("missing") is None
     assert list(store.articles(["a2", "missing", "a2"])) == ["a2"]
-    assert list(store.article_rows()) == [("a1", "Pence breaks tie", "2017-02-07", "ABC News"),
-                                          ("a2", "Storm hits Ireland", "2017-02-23", "RTÉ")]
+    assert list(store.article_rows()) == [("a1", "Pence breaks tie", "2017-02-07", "ABC News", "Politics"),
+                                          ("a2", "Storm hits Ireland", "2017-02-23", "RTÉ", "")]
     text = ARTICLES[0].text
     assert [text[s:e] for s, e in store.sentence_offsets("a1")] == ["Mike Pence cast the deciding vote.", "The Senate split 50-50."]
     rows = list(store.passage_rows())

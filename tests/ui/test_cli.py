@@ -109,7 +109,7 @@ def test_list_filters_by_outlet_date_and_text(tiny_index: NewsIndex, capsys: pyt
     folder = str(tiny_index.folder)
     code, out, _ = run(capsys, "list", "--json", "--index", folder)
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(rows) == 6 and set(rows[0]) == {"doc_id", "source", "date", "title", "passages", "url", "category"}
+    assert code == 0 and len(rows) == 6 and set(rows[0]) == {"doc_id", "source", "date", "title", "passages", "url", "category", "near_copies"}
     stored = {a: len([p for p in tiny_index.passages if p.doc_id == a]) for a in tiny_index.articles}
     assert {r["doc_id"]: r["passages"] for r in rows} == stored
     first = rows[0]

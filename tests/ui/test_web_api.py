@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController, threadpool_info
 
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, IndexError_, NewsIndex
-from qa.models import Answer, Citation, Filters
+from qa.models import AlternativeSource, Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.settings import Settings
 from ui.web import (
@@ -210,7 +210,7 @@ def parse(fragment: str) -> Tags:
 
 
 ALLOWED_TAGS = {"div", "details", "summary", "dl", "dt", "dd", "p", "span", "a", "strong", "mark", "article", "h4",
-                "blockquote"}
+                "blockquote", "ul", "li"}
 
 
 def hostile_answer(web_index: NewsIndex) -> tuple[Answer, dict]:
@@ -285,6 +285,21 @@ def test_a_rewritten_follow_up_and_a_caveat_are_shown_with_the_answer(web_index:
     assert "Searched for: “q &#60;b&#62;”" in shown and "Written before &#60;June&#62;." in shown
     plain = answer_html(replace(answer, query=answer.question), 0, 10)
     assert "Searched for:" not in plain and "nqa-caveat" not in plain
+
+
+def test_source_cards_list_where_else_the_story_ran_as_inert_text(web_index: NewsIndex) -> None:
+    answer, articles = hostile_answer(web_index)
+    also = (AlternativeSource("c1", "Same <i>story</i>", "Wire <b>Co</b>", "2017-02-02", "javascript:alert(1)"),
+            AlternativeSource("c2", "Same story", "RTÉ", "", "https://rte.example/c2"))
+    answer = replace(answer, citations=(replace(answer.citations[0], also_published=also),))
+    fragment = sources_html(answer, 0, articles)
+    tags = parse(fragment)
+    assert {t for t, _ in tags.tags} <= ALLOWED_TAGS
+    assert not any(str(attrs.get("href", "")).lower().startswith("javascript") for _, attrs in tags.tags)
+    assert [attrs["href"] for tag, attrs in tags.tags if tag == "a" and "rte" in str(attrs.get("href"))] == [
+        "https://rte.example/c2"]
+    shown = "".join(tags.text)
+    assert "Also published: Wire <b>Co</b>, 2017-02-02RTÉ, undated" in shown
 
 
 def test_source_cards_show_offsets_and_long_questions_are_shortened_as_headings(web_index: NewsIndex) -> None:
