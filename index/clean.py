@@ -88,6 +88,33 @@ def split_dateline(text: str) -> Dateline | None:
     return Dateline(place.strip(" ,."), agency, match.end())
 
 
+# A byline glued to the body where a page's lines were joined: "By Phil McNulty Chief football writer at the King
+# Power Stadium Share this with Leicester City wrote...", "By Robert Faturechi ProPublica, March 17, 2017, 2:13 p.m.
+# Former U.S. Attorney...". Only cut where a page widget or a time of posting ends it: a byline with no such end
+# cannot be told from the sentence that follows.
+_GLUED_BYLINE = re.compile(
+    r"^By (?P<byline>[A-Z][^\n]{2,140}?)"
+    r"(?: Share this with| Media playback is not supported on this device| \d{1,2}:\d{2} ?[ap]\.m\.)"
+    r"(?: Media playback is not supported on this device)? "
+    r"(?=[\"“'‘]?[A-Z0-9])"
+)
+# Page widgets' words left in the text of scraped BBC pages; they are never part of a story.
+_WIDGET_TEXT = re.compile(r" ?\bMedia playback is not supported on this device\b ?")
+
+
+def split_byline(text: str) -> tuple[str, int] | None:
+    """(byline, characters to cut) for a byline glued to the start of `text`, or None."""
+    match = _GLUED_BYLINE.match(text)
+    if match is None or len(text) - match.end() < 20:
+        return None
+    return match.group("byline").strip(" ,"), match.end()
+
+
+def drop_widget_text(text: str) -> str:
+    """`text` without page-widget phrases ("Media playback is not supported on this device")."""
+    return _WIDGET_TEXT.sub(lambda m: " " if m.group(0).startswith(" ") and m.group(0).endswith(" ") else "", text)
+
+
 def replace_surrogates(text: str) -> str:
     """Lone surrogates (from JSON escapes such as "\\ud800") become U+FFFD: they cannot be stored as UTF-8."""
     return _SURROGATE.sub("\ufffd", text)

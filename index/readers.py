@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import IO, Any, AnyStr
 from urllib.parse import urlparse
 
-from index.clean import clean_html, clean_scraped_page, normalize_text, replace_surrogates, split_dateline
+from index.clean import (clean_html, clean_scraped_page, drop_widget_text, normalize_text, replace_surrogates,
+                         split_byline, split_dateline)
 from index.models import Article
 
 MAX_TEXT_CHARS = 2_000_000  # a record longer than this is refused rather than indexed
@@ -111,7 +112,13 @@ def normalize_date(value: str) -> str:
 
 
 def cut_dateline(text: str, metadata: dict[str, Any]) -> str:
-    """The text without its opening dateline ("WASHINGTON (Reuters) - "); its place and wire go into `metadata`."""
+    """The text without a byline glued to its start, page-widget phrases and its opening dateline
+    ("WASHINGTON (Reuters) - "); the byline, place and wire go into `metadata`."""
+    text = drop_widget_text(text).strip()
+    byline = split_byline(text)
+    if byline is not None:
+        metadata.setdefault("byline", byline[0])
+        text = text[byline[1] :]
     dateline = split_dateline(text)
     if dateline is None:
         return text

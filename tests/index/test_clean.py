@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.clean import clean_html, clean_scraped_page, is_caption, is_furniture, normalize_text, split_dateline
+from index.clean import (clean_html, clean_scraped_page, drop_widget_text, is_caption, is_furniture, normalize_text,
+                         split_byline, split_dateline)
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
@@ -239,3 +240,33 @@ def test_reader_cuts_the_dateline_and_keeps_place_and_wire_as_metadata(tmp_path:
     assert stored is not None and stored.text == article.text and stored.metadata["dateline"] == "WASHINGTON"
     passages = [index.passage(p.passage_id) for p in index.passages]
     assert passages and all("Reuters" not in p.text and "WASHINGTON" not in p.text for p in passages)
+
+
+@pytest.mark.parametrize(("text", "byline", "rest"), [
+    ("By Phil McNulty Chief football writer at the King Power Stadium Share this with Leicester City wrote another "
+     "chapter.", "Phil McNulty Chief football writer at the King Power Stadium", "Leicester City wrote another chapter."),
+    ("By Tom Fordyce Chief sports writer at the Aviva Stadium Share this with Media playback is not supported on "
+     "this device Ireland wrecked England's Grand Slam dream.", "Tom Fordyce Chief sports writer at the Aviva Stadium",
+     "Ireland wrecked England's Grand Slam dream."),
+    ("By Robert Faturechi ProPublica, March 17, 2017, 2:13 p.m. Former U.S. Attorney Preet Bharara was removed.",
+     "Robert Faturechi ProPublica, March 17, 2017", "Former U.S. Attorney Preet Bharara was removed."),
+])
+def test_a_byline_glued_to_the_text_is_cut_where_a_widget_or_a_posting_time_ends_it(text: str, byline: str,
+                                                                                     rest: str) -> None:
+    found = split_byline(text)
+    assert found is not None and found[0] == byline and text[found[1]:] == rest
+
+
+@pytest.mark.parametrize("text", [
+    "By Ivan Oransky, New York University and Adam Marcus, Johns Hopkins University Have you heard of the march?",
+    "By Monday, all of the 200 residents were safe, officials said. Share this with your neighbours.",
+    "By the time police arrived the crowd had gone.",
+])
+def test_a_byline_without_a_clear_end_or_prose_is_left_alone(text: str) -> None:
+    assert split_byline(text) is None
+
+
+def test_page_widget_words_are_dropped() -> None:
+    assert drop_widget_text("Wales lost. Media playback is not supported on this device The coach left.") == (
+        "Wales lost. The coach left.")
+    assert drop_widget_text("The match ended 0-0.") == "The match ended 0-0."
