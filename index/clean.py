@@ -206,6 +206,10 @@ class _HTMLText(HTMLParser):
 
     _SKIP = {"script", "style", "noscript", "nav", "footer", "header", "aside", "form", "iframe", "svg", "button"}
     _BLOCK = {"p", "h1", "h2", "h3", "h4", "li", "blockquote", "figcaption", "div", "section", "article", "br"}
+    # Blocks whose id or class names page chrome: comments, related stories, sharing, newsletters, ads.
+    _CHROME = re.compile(r"(?:^|[\s_-])(?:comments?|related|share|sharing|social|newsletter|promo|advert\w*|ads?|"
+                         r"sidebar|breadcrumbs?|cookie\w*|subscribe|recommended|more-stories|outbrain|taboola)"
+                         r"(?:$|[\s_-])", re.IGNORECASE)
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -219,8 +223,17 @@ class _HTMLText(HTMLParser):
         self._stack: list[str] = []
         self._buffer: list[str] = []
         self._in_title = False
+        self._chrome: list[list] = []  # [tag, open count] of each chrome block being skipped
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._chrome and tag == self._chrome[-1][0]:
+            self._chrome[-1][1] += 1
+        elif tag in self._BLOCK | {"ul", "ol", "aside"} and tag != "article" and self._CHROME.search(
+                " ".join(v or "" for k, v in attrs if k in ("id", "class"))):
+            self._flush()
+            self._chrome.append([tag, 1])
+            self._skip_depth += 1
+            return
         if tag == "meta":
             values = {k: v or "" for k, v in attrs}
             key = values.get("property") or values.get("name") or values.get("itemprop")
@@ -244,6 +257,12 @@ class _HTMLText(HTMLParser):
             self._stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if self._chrome and tag == self._chrome[-1][0]:
+            self._chrome[-1][1] -= 1
+            if not self._chrome[-1][1]:
+                self._chrome.pop()
+                self._skip_depth = max(0, self._skip_depth - 1)
+                return
         if tag == "article":
             self._article_depth = max(0, self._article_depth - 1)
         if tag == "header":

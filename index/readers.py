@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, AnyStr
+from typing import IO, Any, AnyStr, NamedTuple
 from urllib.parse import urlparse
 
 from index.clean import (clean_html, clean_scraped_page, drop_widget_text, normalize_text, replace_surrogates,
@@ -335,48 +335,64 @@ def read_scraped_page(path: Path) -> Iterator[Record]:
 def read_html(path: Path) -> Iterator[Record]:
     text, notes = _read_page(path)
     yield from notes
-    page = clean_html(text)
+    yield article_from_html(text, str(path), path.stem, {"path": str(path)})
+
+
+def article_from_html(html: str, location: str, doc_id: str, metadata: dict[str, Any], url: str = "") -> Record:
+    """The article of one HTML page (`url`: where it was fetched, when the page names none)."""
+    page = clean_html(html)
     if not page.text:
-        yield RecordError(str(path), "no article text found in the HTML")
-        return
-    metadata: dict[str, Any] = {"path": str(path)}
+        return RecordError(location, "no article text found in the HTML")
     if page.captions:
         metadata["captions"] = list(page.captions)
     text = cut_dateline(page.text, metadata)
-    yield Article(
-        doc_id=path.stem, title=page.title, text=text, date=normalize_date(page.date),
-        url=page.url, source=page.site or outlet_from_url(page.url), metadata=metadata,
-    )
+    url = page.url or url
+    return Article(doc_id=doc_id, title=page.title, text=text, date=normalize_date(page.date), url=url,
+                   source=page.site or outlet_from_url(url), metadata=metadata)
 
 
-def read_feed(path: Path) -> Iterator[Record]:
+class FeedEntry(NamedTuple):
+    """One entry of a feed: its article (or why it has none), its link, and whether it carried only a summary."""
+
+    record: Record
+    link: str
+    summary_only: bool
+
+
+def feed_entries(data: bytes, location: str, stem: str, metadata: dict[str, Any]) -> Iterator[FeedEntry | RecordError]:
+    """The entries of an RSS/Atom document; a RecordError alone when it is not a readable feed."""
     import feedparser
 
-    feed = feedparser.parse(path.read_bytes())
+    feed = feedparser.parse(data)
     if feed.bozo and not feed.entries:
-        yield RecordError(str(path), f"not a readable RSS/Atom feed ({feed.get('bozo_exception')})")
+        yield RecordError(location, f"not a readable RSS/Atom feed ({feed.get('bozo_exception')})")
         return
     for number, entry in enumerate(feed.entries, start=1):
-        location = f"{path}[entry {number}]"
+        where = f"{location}[entry {number}]"
         contents = entry.get("content") or []
         html = contents[0].get("value", "") if contents else entry.get("summary", "")
         body = clean_html(f"<html><body>{html}</body></html>").text if "<" in html else normalize_text(html)
-        if not body:
-            yield RecordError(location, "entry has no text")
-            continue
         url = entry.get("link", "")
         url = url if url.lower().startswith(("http://", "https://")) else ""  # feedparser may copy a urn: id here
-        metadata: dict[str, Any] = {"path": str(path)}
-        body = cut_dateline(body, metadata)
-        yield Article(
-            doc_id=str(entry.get("id") or url or f"{path.stem}-{number}"),
+        if not body:
+            yield FeedEntry(RecordError(where, "entry has no text"), url, True)
+            continue
+        meta = dict(metadata)
+        body = cut_dateline(body, meta)
+        yield FeedEntry(Article(
+            doc_id=str(entry.get("id") or url or f"{stem}-{number}"),
             title=normalize_text(entry.get("title", "")),
             text=body,
             date=normalize_date(entry.get("published") or entry.get("updated") or ""),
             url=url,
             source=normalize_text(feed.feed.get("title", "")) or outlet_from_url(url),
-            metadata=metadata,
-        )
+            metadata=meta,
+        ), url, not contents)
+
+
+def read_feed(path: Path) -> Iterator[Record]:
+    for entry in feed_entries(path.read_bytes(), str(path), path.stem, {"path": str(path)}):
+        yield entry if isinstance(entry, RecordError) else entry.record
 
 
 _READERS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import textwrap
@@ -26,11 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ingest = sub.add_parser("ingest", parents=[common], help="add articles from files or folders")
-    ingest.add_argument("paths", nargs="*", type=Path, help=".jsonl/.json/.csv/.tsv/.txt/.html/.rss/.atom files or folders")
+    ingest.add_argument("paths", nargs="*", help=".jsonl/.json/.csv/.tsv/.txt/.html/.rss/.atom files or folders, or "
+                        "http(s) URLs of pages and feeds (fetched only because they are given)")
     ingest.add_argument("--demo", nargs="*", choices=tuple(DEMO_CORPORA), metavar="CORPUS",
                         help="ingest demo corpora: " + "; ".join(f"{c.name}: {c.description}" for c in DEMO_CORPORA.values())
                         + " (bare --demo: news)")
     ingest.add_argument("--no-wait", action="store_true", help="refuse instead of waiting if another ingest runs")
+
+    watch = sub.add_parser("watch", parents=[common], help="re-read feeds (or pages) and ingest what is new, until stopped")
+    watch.add_argument("urls", nargs="+", help="http(s) URLs of feeds or pages")
+    watch.add_argument("--every", default="15m", help="time between reads, e.g. 90s, 15m, 2h (default: %(default)s)")
+    watch.add_argument("--state", type=Path, help="what was seen, so a restart ingests nothing twice "
+                       "(default: watch-state.json in the index folder)")
+    watch.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take (default: %(default)s)")
+    watch.add_argument("--cycles", type=int, help="stop after N reads (default: run until Ctrl-C)")
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question")
     ask.add_argument("question", help="the question, in quotes")
@@ -135,9 +145,13 @@ def _silence_model_loading() -> None:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from index.fetch import Fetcher, is_url, read_urls
+
     if not args.paths and args.demo is None:
         raise ValueError("give files or folders to ingest, or --demo")
-    missing = [str(path) for path in args.paths if not path.exists()]
+    urls = [p for p in args.paths if is_url(p)]
+    paths = [Path(p) for p in args.paths if not is_url(p)]
+    missing = [str(path) for path in paths if not path.exists()]
     if missing:  # a mistyped path is refused before the index is created or touched
         raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
     for corpus in dict.fromkeys(args.demo or ([] if args.demo is None else ["news"])):
@@ -145,13 +159,56 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary())
     if args.paths:
         index = open_index(settings, readonly=False)
+        fetcher = Fetcher() if urls else None
         try:
-            report = index.add(read_paths(args.paths), show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+            records = itertools.chain(read_paths(paths), read_urls(urls, fetcher) if fetcher else ())
+            report = index.add(records, show_progress=not args.quiet, wait_for_lock=not args.no_wait)
         finally:
             index.close()
+            if fetcher is not None:
+                fetcher.close()
         print(report.summary())
         if any(not e.kept for e in report.errors) and not (report.added or report.replaced or report.unchanged):
             return 1  # every record was refused: a script should notice
+    return 0
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+    import time
+
+    from index.fetch import FeedWatcher, Fetcher, parse_interval
+
+    every = parse_interval(args.every)
+    if args.cycles is not None and args.cycles < 1:
+        raise ValueError(f"--cycles must be >= 1, got {args.cycles}")
+    fetcher = Fetcher(timeout=args.timeout)
+    watcher = FeedWatcher(args.urls, args.state or settings.index_dir / "watch-state.json", fetcher)
+    index = open_index(settings, readonly=False)
+    stop = threading.Event()
+
+    def commit(records: list) -> None:
+        if records:
+            report = index.add(records, show_progress=False)
+            print(f"  {report.summary().splitlines()[0]}", flush=True)
+
+    def report(counts: dict[str, int]) -> None:
+        print(f"{time.strftime('%H:%M:%S')} read {len(args.urls)} URL(s): {counts['new_or_changed']} new or changed, "
+              f"{counts['unchanged']} unchanged, {counts['not_modified']} not modified (304), {counts['errors']} errors",
+              flush=True)
+
+    print(f"watching {len(args.urls)} URL(s) every {args.every}; state in {watcher.state_file}; Ctrl-C stops",
+          flush=True)
+    try:
+        polls = watcher.run(commit, every, stop, report, args.cycles)
+    except KeyboardInterrupt:
+        stop.set()
+        print("stopped; everything ingested so far is kept", file=sys.stderr)
+        return 0
+    finally:
+        index.close()
+        fetcher.close()
+    print(f"stopped after {polls} read(s)")
     return 0
 
 
@@ -384,7 +441,7 @@ def _require_index(settings: Settings) -> None:
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "list": _list, "delete": _delete, "check": _check, "serve": _serve,
              "eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest,
-             "train-reader": _train_reader}
+             "train-reader": _train_reader, "watch": _watch}
 
 if __name__ == "__main__":
     sys.exit(main())

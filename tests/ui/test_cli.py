@@ -142,6 +142,23 @@ def test_list_and_ask_filter_by_category(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0 and {c["article_id"] for c in json.loads(out)["citations"]} <= {"dw-1"}
 
 
+def test_ingest_a_url_and_watch_a_feed(news_site, tmp_path: Path,  # noqa: ANN001 (conftest's NewsServer)
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    folder = str(tmp_path / "ix")
+    code, out, _ = run(capsys, "ingest", f"{news_site.base}/story.html", "--index", folder, "--quiet")
+    assert code == 0 and "added 1 articles" in out
+    code, out, _ = run(capsys, "watch", f"{news_site.base}/feed.rss", "--every", "1s", "--cycles", "2",
+                       "--index", folder, "--quiet")
+    lines = out.splitlines()  # the first read ingests both entries; the second gets a 304
+    assert code == 0 and "added 2 articles" in lines[1] and "2 new or changed" in lines[2]
+    assert "1 not modified (304)" in lines[3] and lines[-1] == "stopped after 2 read(s)"
+    assert (tmp_path / "ix" / "watch-state.json").is_file()
+    code, out, _ = run(capsys, "list", "--json", "--index", folder)
+    assert code == 0 and len(out.splitlines()) == 3
+    code, _, err = run(capsys, "watch", "feed.xml", "--index", folder)
+    assert code == 2 and "watch needs http(s) URLs" in err
+
+
 def test_ingest_into_an_index_of_another_model_exits_2(tiny_index: NewsIndex, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     corpus = write_corpus(tmp_path / "corpus")
