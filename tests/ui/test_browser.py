@@ -237,3 +237,54 @@ def test_phone_width(open_chat: Callable[..., Page], screenshots: Path) -> None:
     page.wait_for_timeout(1800)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "chat-phone.png"), full_page=True)
+
+
+MUTU = ("Chelsea have sacked Adrian Mutu after he failed a drugs test. The 25-year-old tested positive for a banned "
+        "substance in October, and the club said it had a zero tolerance policy on drugs. Mutu joined Chelsea from "
+        "Parma in 2003 for a fee of 15.8 million pounds and scored six goals in his first season at Stamford Bridge. "
+        "The Football Association is expected to decide on a ban within weeks, and the player may appeal.")
+
+
+def test_categories_filter_and_where_else_a_story_ran(browser: Browser, start_web_app: Callable[..., str],
+                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    from index.embedding import HashEmbedder
+    from index.indexer import IndexConfig, NewsIndex
+    from index.models import Article
+
+    embedder = HashEmbedder(dim=64)
+    folder = tmp_path_factory.mktemp("categories") / "index"
+    writer = NewsIndex.open(folder, embedder, config=IndexConfig(model=embedder.name, dim=64, max_tokens=60))
+    writer.add([
+        Article("bbc-sport-199", "Chelsea sack Mutu", MUTU, source="BBC News", metadata={"category": "sport"}),
+        Article("wire-mutu", "Chelsea sack Mutu", MUTU.replace("The 25-year-old", "The Romanian striker, 25,"),
+                source="Wire Service", url="https://wire.example/mutu", metadata={"category": "sport"}),
+        Article("bbc-business-001", "Chelsea stadium deal",
+                "Chelsea signed a stadium naming deal worth 50 million pounds, the club said on Monday.",
+                source="BBC News", metadata={"category": "business"}),
+    ], show_progress=False)
+    writer.close()
+    url = start_web_app(NewsIndex.open(folder, embedder, readonly=True))
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        categories = page.locator("#nqa-categories")
+        expect(categories).to_be_visible()
+        categories.locator("input").click()
+        page.get_by_role("option", name="business").click()
+        page.keyboard.press("Escape")
+        answer = ask(page, "Why did Chelsea sack Adrian Mutu?")
+        expect(answer).not_to_contain_text("failed a drugs test")  # only business articles are searched
+        categories.locator("input").click()
+        page.get_by_role("option", name="sport").click()
+        page.keyboard.press("Escape")
+        categories.locator(".token", has_text="business").locator(".token-remove").click()  # sport only
+        expect(categories.locator(".token")).to_have_count(1)
+        answer = ask(page, "Why did Chelsea sack Adrian Mutu?")
+        expect(answer.locator(".nqa-sent").first).to_contain_text("failed a drugs test")
+        also = page.locator("#nqa-sources .nqa-src").first.locator(".nqa-also")
+        expect(also).to_contain_text("Also published: Wire Service, undated")
+        expect(also.locator("a")).to_have_attribute("href", "https://wire.example/mutu")
+    finally:
+        context.close()
