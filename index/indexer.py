@@ -28,10 +28,9 @@ import json
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +40,11 @@ from index.chunking import OFFLINE_ENCODING, Chunker
 from index.embedding import Embedder
 from index.lexical import BM25Index, tokenize
 from index.models import Article, Passage, Sentence
+from index.ingest import IngestPlan, IngestReport, PendingBatch, near_duplicate_index
 from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
-from index.near_duplicates import NearDuplicateIndex, signature
 from index.readers import Record, RecordError
 from index.sentences import split_sentences
-from index.store import Copy, DocumentStore, StoreError
+from index.store import DocumentStore, StoreError
 from index.vectors import VectorIndex
 
 FORMAT_VERSION = 2  # 2: whole-article BM25 (an index of format 1 gets it on open)
@@ -87,55 +86,6 @@ class IndexConfig:
             raise ValueError(f"near_duplicates must be 0 (off) or between 0 and 1, got {self.near_duplicates}")
 
 
-@dataclass
-class IngestReport:
-    """What an ingest did, with every skipped record (and every warning about a kept one) and why."""
-
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    near_duplicates: int = 0  # kept as alternative sources of a stored article, not indexed
-    superseded: int = 0  # stored articles that a later version of the same story replaced (kept as its sources)
-    passages: int = 0
-    tokens: int = 0
-    seconds: float = 0.0
-    errors: list[RecordError] = field(default_factory=list)
-    repeated: list[str] = field(default_factory=list)  # ids given again with another text in this input: later won
-
-    @property
-    def skipped(self) -> Counter[str]:
-        reasons = Counter(_reason_kind(e.reason) for e in self.errors if not e.kept)
-        if self.unchanged:
-            reasons["already indexed, unchanged"] = self.unchanged
-        if self.duplicates:
-            reasons["exact duplicate of another article"] = self.duplicates
-        if self.near_duplicates:
-            reasons["near-copy of another article (kept as its alternative source)"] = self.near_duplicates
-        return reasons
-
-    def summary(self) -> str:
-        lines = [
-            f"added {self.added} articles ({self.replaced} replaced), {self.passages} passages, "
-            f"{self.tokens:,} tokens in {self.seconds:.1f}s"
-        ]
-        for reason, count in self.skipped.most_common():
-            lines.append(f"skipped {count}: {reason}")
-        if self.superseded:
-            lines.append(f"later versions of a stored story {self.superseded}: indexed in its place, the earlier kept "
-                         "as an alternative source")
-        for reason, count in Counter(_reason_kind(e.reason) for e in self.errors if e.kept).most_common():
-            lines.append(f"read with a warning {count}: {reason}")
-        if self.repeated:
-            shown = ", ".join(self.repeated[:10]) + (", …" if len(self.repeated) > 10 else "")
-            lines.append(f"given more than once with different texts, the later kept: {len(self.repeated)} id(s): {shown}")
-        return "\n".join(lines)
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(" (")[0].split(";")[0]
-
-
 @dataclass(frozen=True)
 class PassageRef:
     """Where a passage lies: the in-memory table the retriever works from."""
@@ -164,10 +114,6 @@ def article_category(metadata: dict) -> str:
         if isinstance(value, str) and value != "":
             return value.strip()
     return ""
-
-
-def content_hash(article: Article) -> str:
-    return hashlib.sha1(article.text.encode("utf-8")).hexdigest()
 
 
 @contextmanager
@@ -488,75 +434,20 @@ class NewsIndex:
         with _write_lock(self.folder, wait_for_lock):
             self._catch_up()
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
-            batch: list[tuple[Article, str]] = []
-            replaced: list[str] = []
-            before: dict[str, str | None] = {}  # doc id -> content hash it had before this run (None: new)
-            text_of: dict[str, str] = {}  # doc id -> content hash of its latest text in this run
-            holder_of: dict[str, str] = {}  # content hash -> the doc id holding that text in this run
-            changed: set[str] = set()  # ids indexed before this run that it gives a new text
-            near = self._near_duplicate_index()
-            signatures: dict[str, np.ndarray] = {}  # of the batch's articles
-            copies: list[Copy] = []  # near-copies found since the last commit
-            superseded: list[Copy] = []  # stored articles that become copies of a later version
+            plan = IngestPlan(self.store, report, near_duplicate_index(self.store, self.config.near_duplicates),
+                              lambda doc_id: info.date if (info := self.articles.get(doc_id)) else None)
             for record in records:
                 progress.update(1)
                 if isinstance(record, RecordError):
                     report.errors.append(record)
                     progress.write(f"{'warning' if record.kept else 'skipped'} {record}")
                     continue
-                digest, doc_id = content_hash(record), record.doc_id
-                if doc_id not in before:
-                    before[doc_id] = self.store.content_hash(doc_id)
-                    held = self.store.copy(doc_id) if before[doc_id] is None else None
-                    if held is not None and held.content_hash == digest:
-                        report.unchanged += 1  # a near-copy kept before, given again
-                        continue
-                    if held is not None:
-                        replaced.append(doc_id)  # the stored copy goes; its new text is judged afresh
-                        report.replaced += 1
-                current = text_of.get(doc_id, before[doc_id])
-                if current == digest:
-                    report.unchanged += 1
-                    text_of[doc_id], holder_of[digest] = digest, doc_id
-                    continue
-                if self._duplicate_of(digest, holder_of, text_of) if before[doc_id] is None else digest in holder_of:
-                    report.duplicates += 1
-                    continue
-                copies = [c for c in copies if c.doc_id != doc_id]
-                values = signature(record.text) if near is not None else None
-                if near is not None and values is not None:
-                    found = near.find(values, exclude=doc_id) if before[doc_id] is None else None
-                    older = self._older_version(found.doc_id, record) if found is not None else None
-                    if older is not None and doc_id not in text_of:
-                        superseded.append(Copy(found.doc_id, doc_id, older.title, older.date, older.source, older.url,
-                                               content_hash(older), round(found.similarity, 4)))
-                        near.remove(found.doc_id)
-                        report.superseded += 1
-                    elif found is not None and doc_id not in text_of:
-                        copies.append(Copy(doc_id, found.doc_id, record.title, record.date, record.source, record.url,
-                                           digest, round(found.similarity, 4)))
-                        report.near_duplicates += 1
-                        continue
-                    near.add(doc_id, values)
-                    signatures[doc_id] = values
-                if doc_id in text_of and doc_id not in report.repeated:
-                    report.repeated.append(doc_id)  # e.g. two files named story.txt in different folders
-                if before[doc_id] is not None and doc_id not in changed:
-                    changed.add(doc_id)
-                    report.replaced += 1  # counted once per article that was indexed before this run
-                if doc_id not in replaced and self.store.content_hash(doc_id) is not None:
-                    replaced.append(doc_id)  # stored before this run, or by one of its earlier batches
-                batch = [(a, h) for a, h in batch if a.doc_id != doc_id]
-                if current is not None and holder_of.get(current) == doc_id:
-                    del holder_of[current]  # its earlier text is free again: the later version wins
-                holder_of[digest], text_of[doc_id] = doc_id, digest
-                batch.append((record, digest))
-                if len(batch) >= batch_articles:
-                    self._commit_batch(batch, replaced, report, batch_size, signatures, copies, superseded)
+                plan.take(record)
+                if len(plan.pending.articles) >= batch_articles:
+                    self._commit_batch(plan.flush(), report, batch_size)
                     progress.set_postfix(passages=report.passages)
-                    batch, replaced, signatures, copies, superseded = [], [], {}, [], []
-            if batch or replaced or copies:
-                self._commit_batch(batch, replaced, report, batch_size, signatures, copies, superseded)
+            if plan.pending:
+                self._commit_batch(plan.flush(), report, batch_size)
             progress.close()
             if report.added or report.replaced or report.near_duplicates or self._derived_stale():
                 if show_progress:
@@ -566,34 +457,8 @@ class NewsIndex:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _near_duplicate_index(self) -> NearDuplicateIndex | None:
-        """The stored articles' MinHash signatures in an LSH index (signing those indexed without one first)."""
-        if not self.config.near_duplicates:
-            return None
-        unsigned = {doc_id: v for doc_id, text in self.store.unsigned_articles() if (v := signature(text)) is not None}
-        if unsigned:
-            self.store.add_signatures(unsigned)
-        near = NearDuplicateIndex(self.config.near_duplicates)
-        near.add_all(self.store.signatures())
-        return near
-
-    def _older_version(self, doc_id: str, newer: Article) -> Article | None:
-        """The stored article `doc_id` when `newer` (its near-copy) is dated after it: an update replaces it."""
-        info = self.articles.get(doc_id)
-        if info is None or not info.date or not newer.date or newer.date <= info.date:
-            return None
-        return self.store.article(doc_id)
-
-    def _duplicate_of(self, digest: str, holder_of: dict[str, str], text_of: dict[str, str]) -> bool:
-        """Whether another article holds this text: one ingested in this run, or a stored one not changed since."""
-        if digest in holder_of:
-            return True
-        holder = self.store.doc_with_hash(digest)
-        return holder is not None and text_of.get(holder, digest) == digest
-
-    def _commit_batch(self, batch: list[tuple[Article, str]], replaced: list[str], report: IngestReport,
-                      batch_size: int, signatures: dict[str, np.ndarray] | None = None,
-                      copies: list[Copy] | None = None, superseded: list[Copy] | None = None) -> None:
+    def _commit_batch(self, pending: PendingBatch, report: IngestReport, batch_size: int) -> None:
+        batch, replaced = pending.articles, pending.replaced
         sentences: list[Sentence] = []
         passages: list[Passage] = []
         texts: list[str] = []
@@ -604,12 +469,12 @@ class NewsIndex:
             passages += article_passages
             texts += [self._index_text(article.title, p.text) for p in article_passages]
         vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
-        gone = set(replaced) | {c.doc_id for c in superseded or ()}
+        gone = set(replaced) | {c.doc_id for c in pending.superseded}
         removed = [p.passage_id for p in self.passages if p.doc_id in gone]
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,
-                                     signatures={a.doc_id: signatures[a.doc_id] for a, _ in batch
-                                                 if signatures and a.doc_id in signatures},
-                                     copies=copies or (), superseded=superseded or ())
+                                     signatures={a.doc_id: pending.signatures[a.doc_id] for a, _ in batch
+                                                 if a.doc_id in pending.signatures},
+                                     copies=pending.copies, superseded=pending.superseded)
         self._version = self.store.version
         # Keep the in-memory view in step with what was committed.
         self.vectors.remove(removed)

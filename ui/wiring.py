@@ -7,7 +7,8 @@ from pathlib import Path
 
 from index.demo import demo_corpus, ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
-from index.indexer import MANIFEST_FILE, IndexConfig, IngestReport, NewsIndex
+from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
+from index.ingest import IngestReport
 from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
 from ui.settings import Settings

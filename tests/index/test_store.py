@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.chunking import Chunker
-from index.indexer import content_hash
+from index.ingest import content_hash
 from index.models import Article
 from index.sentences import split_sentences
 from index.store import DocumentStore
