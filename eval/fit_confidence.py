@@ -40,8 +40,7 @@ class Simulated(NamedTuple):
     answerable: np.ndarray  # per question
 
 
-def _sentence_of(passage: str, start: int, end: int) -> str:
-    spans = sentence_spans(passage)
+def _sentence_of(passage: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
     touched = [passage[s:e] for s, e in spans if s < max(end, start + 1) and e > start]
     return " ".join(touched) or passage
 
@@ -77,9 +76,11 @@ def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder,
         vectors = embedder.encode([question, *texts])
         dense = vectors[1:] @ vectors[0]
         weights = {t: max(news.bm25.idf(t), 1.0) for t in query_terms(question)}
-        breaks = [[s for s, _ in sentence_spans(text)[1:]] for text in texts]  # spans stay in a sentence, as in the product
-        for text, reading, cosine in zip(texts, reader.read_pairs([question] * len(texts), texts, breaks), dense):
-            sentence = _sentence_of(text, reading.start, reading.end)
+        spans = [sentence_spans(text) for text in texts]
+        breaks = [[s for s, _ in text_spans[1:]] for text_spans in spans]  # spans stay in a sentence, as in the product
+        readings = reader.read_pairs([question] * len(texts), texts, breaks)
+        for text, text_spans, reading, cosine in zip(texts, spans, readings, dense):
+            sentence = _sentence_of(text, text_spans, reading.start, reading.end)
             features = candidate_features(reading, float(cosine), sentence, weights)
             rows.append([features[name] for name in FEATURES])
             labels.append(float(any(m.contains([sentence], a) for a, _ in answers)))

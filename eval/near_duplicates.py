@@ -25,13 +25,18 @@ copy only shows the story twice).
 from __future__ import annotations
 
 import random
+import tempfile
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from index.ingest import IngestPlan, IngestReport
 from index.models import Article
-from index.near_duplicates import signature, similarity
+from index.near_duplicates import NearDuplicateIndex, signature, similarity
+from index.store import DocumentStore
 from index.sentences import sentence_spans
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.95, 0.05))
@@ -181,22 +186,16 @@ def report(result: dict, chosen: float) -> str:
 
 
 def demo_near_copy_groups(articles: Sequence[Article], threshold: float) -> tuple[int, int]:
-    """(groups, copies) the product's detector forms over `articles` in order: the first of a story is its article."""
-    from index.near_duplicates import NearDuplicateIndex
-
-    near = NearDuplicateIndex(threshold)
-    seen_texts: set[str] = set()
-    groups: dict[str, int] = {}
-    for a in articles:
-        if a.text in seen_texts:
-            continue  # an exact duplicate: the index skips it before looking for near-copies
-        seen_texts.add(a.text)
-        values = signature(a.text)
-        if values is None:
-            continue
-        found = near.find(values)
-        if found is not None:
-            groups[found.doc_id] = groups.get(found.doc_id, 0) + 1
-        else:
-            near.add(a.doc_id, values)
+    """(groups, copies) the product's ingest plan forms over `articles` in order, into an empty index: the first of
+    a story is its article."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = DocumentStore(Path(folder) / "store.sqlite")
+        plan = IngestPlan(store, IngestReport(), NearDuplicateIndex(threshold), date_of=lambda doc_id: None)
+        groups: Counter[str] = Counter()
+        for n, article in enumerate(articles, start=1):
+            plan.take(article)
+            if n % 32 == 0:  # as the index commits: the pending batch stays small
+                groups.update(c.of_id for c in plan.flush().copies)
+        groups.update(c.of_id for c in plan.flush().copies)
+        store.close()
     return len(groups), sum(groups.values())

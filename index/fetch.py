@@ -108,8 +108,9 @@ class Fetcher:
 
 def looks_like_feed(fetched: Fetched) -> bool:
     head = fetched.body[:512].lstrip().lower()
-    return fetched.content_type in _FEED_TYPES or head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head) \
-        or head.startswith((b"<rss", b"<feed", b"<rdf"))
+    return (fetched.content_type in _FEED_TYPES
+            or (head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head))
+            or head.startswith((b"<rss", b"<feed", b"<rdf")))
 
 
 def page_record(fetcher: Fetcher, url: str, fetched: Fetched | None = None, doc_id: str = "") -> Record:
@@ -224,18 +225,16 @@ class FeedWatcher:
                 return True
 
             if looks_like_feed(fetched):
-                records = list(feed_records(self.fetcher, fetched, wanted))
+                records: list[Record] = list(feed_records(self.fetcher, fetched, wanted))
             else:
                 page = page_record(self.fetcher, url, fetched)
                 digest = hashlib.sha1(page.text.encode("utf-8")).hexdigest() if isinstance(page, Article) else ""
                 digests[url] = digest
                 records = [page] if seen["entries"].get(url) != digest or not digest else []
                 counts["unchanged"] += not records
-            fresh: list[Record] = []
             for record in records:
                 counts["errors" if isinstance(record, RecordError) else "new_or_changed"] += 1
-                fresh.append(record)
-            commit(fresh)
+            commit(records)
             seen.update(etag=fetched.etag, last_modified=fetched.last_modified,
                         entries={**seen["entries"], **digests})
             self._save()

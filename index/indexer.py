@@ -40,7 +40,7 @@ from index.chunking import OFFLINE_ENCODING, Chunker
 from index.embedding import Embedder
 from index.lexical import BM25Index, tokenize
 from index.models import Article, Passage, Sentence
-from index.ingest import IngestPlan, IngestReport, PendingBatch, near_duplicate_index
+from index.ingest import TOO_SHORT, IngestPlan, IngestReport, PendingBatch, near_duplicate_index
 from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
 from index.readers import Record, RecordError
 from index.sentences import split_sentences
@@ -472,8 +472,8 @@ class NewsIndex:
         gone = set(replaced) | {c.doc_id for c in pending.superseded}
         removed = [p.passage_id for p in self.passages if p.doc_id in gone]
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,
-                                     signatures={a.doc_id: pending.signatures[a.doc_id] for a, _ in batch
-                                                 if a.doc_id in pending.signatures},
+                                     signatures={a.doc_id: pending.signatures.get(a.doc_id, TOO_SHORT)
+                                                 for a, _ in batch} if self.config.near_duplicates else None,
                                      copies=pending.copies, superseded=pending.superseded)
         self._version = self.store.version
         # Keep the in-memory view in step with what was committed.

@@ -90,11 +90,16 @@ class PendingBatch:
         return bool(self.articles or self.replaced or self.copies)
 
 
+# Stored for an article too short to sign, so that later runs do not read its text again to find that out.
+TOO_SHORT = np.zeros(0, dtype=np.uint32)
+
+
 def near_duplicate_index(store: DocumentStore, threshold: float) -> NearDuplicateIndex | None:
     """The stored articles' MinHash signatures in an LSH index (signing those stored without one first)."""
     if not threshold:
         return None
-    unsigned = {doc_id: v for doc_id, text in store.unsigned_articles() if (v := signature(text)) is not None}
+    unsigned = {doc_id: TOO_SHORT if (v := signature(text)) is None else v
+                for doc_id, text in store.unsigned_articles()}
     if unsigned:
         store.add_signatures(unsigned)
     near = NearDuplicateIndex(threshold)

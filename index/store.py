@@ -247,14 +247,14 @@ class DocumentStore:
 
     # -- reads ------------------------------------------------------------------------------
     def signatures(self) -> Iterator[tuple[str, np.ndarray]]:
-        """(doc_id, MinHash signature) of every article that has one."""
+        """(doc_id, MinHash signature) of every article that has one (not those too short to sign)."""
         if not self._has("signatures"):
             return
-        for doc_id, blob in self._db.execute("SELECT doc_id, minhash FROM signatures"):
+        for doc_id, blob in self._db.execute("SELECT doc_id, minhash FROM signatures WHERE length(minhash) > 0"):
             yield doc_id, np.frombuffer(blob, dtype=np.uint32)
 
     def unsigned_articles(self) -> Iterator[tuple[str, str]]:
-        """(doc_id, text) of the articles without a signature."""
+        """(doc_id, text) of the articles without a signature (nor a note that they are too short for one)."""
         yield from self._db.execute(
             "SELECT doc_id, text FROM articles WHERE doc_id NOT IN (SELECT doc_id FROM signatures) ORDER BY rowid")
 

@@ -183,3 +183,10 @@ def test_an_index_from_before_near_copies_opens_read_only_and_gains_them_when_wr
     writer = NewsIndex.open(index.folder, fake_embedder)
     report = writer.add([article("rte-1", REPUBLISHED, "RTÉ")], show_progress=False)  # bbc-1 is signed first
     assert report.near_duplicates == 1 and writer.store.copy("rte-1").of_id == "bbc-1"  # type: ignore[union-attr]
+
+
+def test_an_article_too_short_to_sign_is_noted_so_that_later_runs_do_not_read_it_again(index: NewsIndex) -> None:
+    index.add([article("brief", "Storm Doris closed roads on Thursday.", "BBC"), article("bbc-1", STORY, "BBC")],
+              show_progress=False)
+    assert list(index.store.unsigned_articles()) == []
+    assert [doc_id for doc_id, _ in index.store.signatures()] == ["bbc-1"]
