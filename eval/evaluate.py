@@ -26,14 +26,18 @@ from tqdm.auto import tqdm
 
 from eval import metrics as m
 from eval.report import plot_curves, render_tables, write_jsonl
+from eval.written import written_summary, written_table
 from index.demo import ensure_demo_wheel, read_demo_corpus
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
 from index.readers import Record, read_path
 from qa.answering import AnswerConfig
+from qa.llm import ChatClient, LLMConfig
 from qa.models import Answer, Hit
 from qa.pipeline import QAPipeline
 from qa.retrieval import HybridRetriever, RetrievalConfig
+from qa.verify import MIN_SUPPORT
+from qa.written import GroundedWriter
 
 SYSTEMS = ("system", "bm25", "dense")
 REQUIRED_KS = (1, 3, 5, 10)
@@ -126,6 +130,8 @@ class EvalOptions:
     max_question_chars: int = 2000
     time_mode: str = "prefer"  # a period the question names: see QAPipeline
     show_progress: bool = True
+    llm: LLMConfig | None = None  # also score written answers from this model (`--llm`)
+    llm_min_support: float = MIN_SUPPORT
 
     def __post_init__(self) -> None:
         if self.task not in ("qa", "title"):
@@ -270,8 +276,10 @@ class _Evaluator:
 
     def __init__(self, index: NewsIndex, options: EvalOptions) -> None:
         self.index = index
+        writer = (GroundedWriter(ChatClient(options.llm), index, options.llm_min_support)
+                  if options.llm is not None else None)
         self.pipeline = QAPipeline(index, replace(options.retrieval, mode="hybrid"), options.answering,
-                                   options.max_question_chars, options.time_mode)
+                                   options.max_question_chars, options.time_mode, writer=writer)
         self.bm25 = HybridRetriever(index, replace(options.retrieval, mode="bm25"))
         self.dense = HybridRetriever(index, replace(options.retrieval, mode="dense"))
         self.depth = options.retrieve_depth
@@ -294,7 +302,7 @@ class _Evaluator:
         self.dense.encode_query("warm-up")
 
     def evaluate(self, question: Question) -> QuestionResult:
-        answer = self.pipeline.ask(question.question, k=self.depth)
+        answer = self.pipeline.ask(question.question, k=self.depth, write=self.pipeline.writer is not None)
         runs = {"system": self._run(answer.hits, answer.timings.get("total", 0.0))}
         started = time.perf_counter()
         result = self.bm25.retrieve(answer.query, k=self.depth)
@@ -422,6 +430,7 @@ def run_record(result: QuestionResult, ks: tuple[int, ...]) -> dict[str, Any]:
         "answer": answer.text, "short_answer": answer.short_answer,
         "citations": [{**c.to_dict(), "valid": valid} for c, valid in zip(answer.citations, result.valid)],
         "confidence": round(answer.confidence, 4), "abstained": answer.abstained,
+        **({"written": answer.written.to_dict()} if answer.written is not None else {}),
         "scores": {**retrieval_scores(q, system, ks), **answer_scores(result)},
         "timings_ms": {**{k: round(v * 1000, 2) for k, v in answer.timings.items()},
                        **{f"{name}_retrieval": round(result.runs[name].seconds * 1000, 2) for name in SYSTEMS[1:]}},
@@ -468,6 +477,8 @@ def run_evaluation(options: EvalOptions, embedder: Embedder | None = None) -> Ev
         index.close()
     ks = options.cutoffs
     metrics: dict[str, Any] = _rounded(score(results, ks))
+    if options.llm is not None:
+        metrics["written"] = _rounded(written_summary([(r.answer, r.question.answer) for r in results]))
     seconds = time.perf_counter() - started
     metrics["run"] = {
         "task": options.task, "questions": str(options.questions) if options.questions else None,
@@ -478,6 +489,8 @@ def run_evaluation(options: EvalOptions, embedder: Embedder | None = None) -> Ev
     }
     options.out.mkdir(parents=True, exist_ok=True)
     table = render_tables(metrics, options.ks)
+    if options.llm is not None:
+        table += "\n\n" + written_table(metrics["written"], options.llm.model or options.llm.url)
     files = [options.out / name for name in ("report.md", "metrics.json", "run.jsonl", "recall_at_k.png")]
     files[0].write_text(f"# newsqa evaluation ({options.task})\n\n{table}\n", encoding="utf-8")
     files[1].write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from qa.written import WrittenAnswer
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)  # the evidence behind `confidence`
     note: str = ""  # a caveat to show beside the answer (the question names a time after the corpus)
+    written: WrittenAnswer | None = None  # a language model's answer from these sources, checked (`--llm`)
 
     def to_dict(self) -> dict:
         return {
@@ -150,4 +154,5 @@ class Answer:
                         "sources": list(self.filters.sources) if self.filters.sources is not None else None},
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
             "signals": {k: round(v, 4) for k, v in self.signals.items()},
+            **({"written": self.written.to_dict()} if self.written is not None else {}),
         }

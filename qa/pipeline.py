@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 
 from index.indexer import NewsIndex
 from qa.answering import AnswerConfig, ExtractiveAnswerer
@@ -12,6 +13,7 @@ from qa.models import Answer, Filters
 from qa.question import clean_question, parse_question
 from qa.reader import PassageReader
 from qa.retrieval import HybridRetriever, RetrievalConfig
+from qa.written import Draft, GroundedWriter
 
 
 class QAPipeline:
@@ -19,7 +21,8 @@ class QAPipeline:
 
     def __init__(self, index: NewsIndex, retrieval: RetrievalConfig | None = None,
                  answering: AnswerConfig | None = None, max_question_chars: int = 2000,
-                 time_mode: str = "prefer", reader: PassageReader | None = None) -> None:
+                 time_mode: str = "prefer", reader: PassageReader | None = None,
+                 writer: GroundedWriter | None = None) -> None:
         if max_question_chars < 10:
             raise ValueError(f"max_question_chars must be >= 10, got {max_question_chars}")
         if time_mode not in ("prefer", "filter"):
@@ -29,10 +32,11 @@ class QAPipeline:
         self.retriever = HybridRetriever(index, retrieval)
         self.answerer = ExtractiveAnswerer(index, answering, reader)
         self.max_question_chars = max_question_chars
+        self.writer = writer  # a language model for written answers (`--llm`); None: extractive only
         self.oldest, self.newest = self.answerer.dates or (None, None)
 
     def ask(self, question: str, *, history: list[Turn] | None = None, filters: Filters | None = None,
-            k: int = 10, use_time: bool = True) -> Answer:
+            k: int = 10, use_time: bool = True, write: bool = False) -> Answer:
         """Answer one question; `history` holds the earlier turns of the same conversation.
 
         A period the question names ("in February 2017") is a preference, not a filter, unless
@@ -41,6 +45,7 @@ class QAPipeline:
         question is still read: news tells of earlier events and of plans for later ones ("the
         October 2015 crash", "a rise planned for April 2018"). The answerer weighs a period after
         the newest article against its evidence; a no-answer then says what dates the corpus covers.
+        `write`: also ask the language model for a written answer from the same sources (`answer.written`).
         """
         started = time.perf_counter()
         question = clean_question(question, self.max_question_chars)
@@ -72,8 +77,18 @@ class QAPipeline:
         elif later and self.newest is not None:
             note = (f"The question names a time after {self.newest.isoformat()}, the date of the newest article: "
                     "these sources were written before it and may tell only of plans or expectations.")
-        return dataclasses.replace(answer, text=text, note=note,
-                                   timings={**answer.timings, "total": time.perf_counter() - started})
+        answer = dataclasses.replace(answer, text=text, note=note,
+                                     timings={**answer.timings, "total": time.perf_counter() - started})
+        return self._writer().write(answer, history or []) if write else answer
+
+    def stream_written(self, answer: Answer, history: list[Turn] | None = None) -> Iterator[Draft | Answer]:
+        """The written answer to `answer` as it comes: drafts, then `answer` with `written` attached."""
+        return self._writer().stream(answer, history or [])
+
+    def _writer(self) -> GroundedWriter:
+        if self.writer is None:
+            raise ValueError("no language model is set up for written answers (give llm_url)")
+        return self.writer
 
     def _outside_coverage(self, period: Filters) -> str | None:
         """A no-answer message when the named period lies wholly outside the articles' dates."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 import socket
 import threading
 import time
@@ -247,3 +248,131 @@ def news_site() -> Iterator[NewsServer]:
     server = NewsServer()
     yield server
     server.close()
+
+
+class FakeChatServer:
+    """A loopback OpenAI-compatible server: `/v1/chat/completions` answers with `reply` (text, or a function of
+    the request's messages), streamed as server-sent events or as one JSON body, or fails as `mode` says:
+    "429", "500", "slow" (no byte before `delay` s), "drip" (a word every `delay` s), "malformed", "empty",
+    "close" (drops the connection)."""
+
+    def __init__(self) -> None:
+        self.reply: str | object = "Mike Pence cast the tie-breaking vote [1]."
+        self.mode = "ok"
+        self.delay = 1.0
+        self.requests: list[tuple[str, dict[str, str], dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+                import json
+
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                outer.requests.append((self.path, dict(self.headers.items()), body))
+                try:
+                    outer.handle(self, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def text(self, body: dict) -> str:
+        return self.reply(body.get("messages", [])) if callable(self.reply) else str(self.reply)
+
+    def handle(self, h: BaseHTTPRequestHandler, body: dict) -> None:
+        import json
+
+        def send(status: int, data: bytes, kind: str = "application/json") -> None:
+            h.send_response(status)
+            h.send_header("Content-Type", kind)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+
+        if h.path != "/v1/chat/completions":
+            send(404, b'{"error": "no such route"}')
+        elif self.mode in ("429", "500"):
+            send(int(self.mode), json.dumps({"error": {"message": f"fake {self.mode}"}}).encode())
+        elif self.mode == "malformed":
+            send(200, b"<html>this is not JSON</html>")
+        elif self.mode == "close":
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            if self.mode == "slow":
+                time.sleep(self.delay)
+            text = "" if self.mode == "empty" else self.text(body)
+            if not body.get("stream"):
+                message = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+                send(200, json.dumps(message).encode())
+                return
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            h.send_header("Connection", "close")
+            h.end_headers()
+            h.close_connection = True
+            for word in re.findall(r"\S+\s*", text) or [""]:
+                if self.mode == "drip":
+                    time.sleep(self.delay)
+                chunk = {"choices": [{"index": 0, "delta": {"content": word}}]}
+                h.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                h.wfile.flush()
+            h.wfile.write(b"data: [DONE]\n\n")
+            h.wfile.flush()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def chat_server() -> Iterator[FakeChatServer]:
+    server = FakeChatServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's server with Gemma 3 270M (the `llm` extra) on a free loopback port; yields its /v1 URL."""
+    import subprocess
+
+    import httpx
+
+    pytest.importorskip("llama_cpp.server", reason="the llm extra is not installed: make llm")
+    from ui.local_llm import model_file, server_command
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    command = server_command(port, model=model_file(REPO / "data" / "cache"), threads=2, context=4096)
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the llama.cpp server did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

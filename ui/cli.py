@@ -9,13 +9,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+from index.demo import DEMO_CORPORA
 from index.indexer import IndexError_, NewsIndex
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
-from index.demo import DEMO_CORPORA
-from ui.wiring import (build_demo_index, categories, index_exists, make_embedder, make_filters, open_index,
-                       open_pipeline, outlets)
+from ui.wiring import (
+    build_demo_index,
+    categories,
+    index_exists,
+    make_embedder,
+    make_filters,
+    open_index,
+    open_pipeline,
+    outlets,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--to", dest="date_to", help="only articles on or before this date (YYYY-MM-DD)")
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
     ask.add_argument("--category", action="append", help="only articles of this category, e.g. sport (repeatable)")
+    ask.add_argument("--llm", action="store_true", help="also a written answer from the language model at llm_url, "
+                     "each sentence checked against its citation")
 
     listing = sub.add_parser("list", parents=[common], help="list the indexed articles (id, outlet, date, headline)")
     listing.add_argument("--source", action="append", help="only this outlet (repeatable)")
@@ -71,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: settings port, 7860)")
     serve.add_argument("--auth", help="user:password to require a login")
     serve.add_argument("--demo", action="store_true", help="build the demo index first if the index is empty")
+    serve.add_argument("--llm", action="store_true", help="offer written answers from the language model at llm_url "
+                       "(a toggle in the chat, on by default)")
 
     evaluate = sub.add_parser("eval", parents=[common], help="score retrieval and answers on a question file")
     evaluate.add_argument("--questions", type=Path, help="questions JSONL (needed for --task qa)")
@@ -78,10 +90,13 @@ def _parser() -> argparse.ArgumentParser:
                           "index folder (default: the index itself, built from the demo corpus if missing)")
     evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     evaluate.add_argument("--out", type=Path, default=Path("artifacts/eval"), help="report folder")
-    evaluate.add_argument("--task", choices=("qa", "title", "near-duplicates"), default="qa",
+    evaluate.add_argument("--task", choices=("qa", "title", "near-duplicates", "verifier"), default="qa",
                           help="qa: the questions file; title: each article's headline finds the article "
                           "(in a title-free index of its own); near-duplicates: the copy detector's precision and "
-                          "recall on pairs labelled from the demo corpora (or --corpus)")
+                          "recall on pairs labelled from the demo corpora (or --corpus); verifier: the written-answer "
+                          "checker on sentences made from each answered question's sources, good and corrupted")
+    evaluate.add_argument("--llm", action="store_true", help="also score written answers from the model at llm_url "
+                          "(sentences kept by the checker, answer_contains, latency)")
     evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
 
     calibrate = sub.add_parser("calibrate", parents=[common],
@@ -217,18 +232,35 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("the question is empty")
     _require_index(settings)
     settings = settings.with_overrides(k=args.k)
-    pipeline = open_pipeline(settings)
+    pipeline = open_pipeline(settings, llm=args.llm)
     filters = make_filters(args.date_from, args.date_to, args.source, ("--from", "--to"), outlets(pipeline.index),
                            args.category, categories(pipeline.index))
-    answer = pipeline.ask(args.question, filters=filters, k=settings.k)
+    answer = pipeline.ask(args.question, filters=filters, k=settings.k, write=args.llm)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
+
+
+def format_written(answer: Answer) -> list[str]:
+    """The written answer, its sources and what the checker refused; or the line saying why there is none."""
+    written = answer.written
+    if written is None:
+        return []
+    if written.fallback:
+        return [f"Written answer: none. {written.fallback}", ""]
+    lines = [f"Written answer ({written.model}, {written.seconds:.1f} s; every sentence checked against its source):",
+             textwrap.fill(written.text, 100)]
+    for c in written.citations:
+        lines.append(f"  [{c.n}] {c.source or 'unknown outlet'}, {c.date or 'undated'} (article {c.doc_id}, chars "
+                     f"{c.start}-{c.end}): “{textwrap.shorten(c.sentence, 140)}”")
+    for claim in written.dropped:
+        lines.append(f"  not shown, unsupported: “{textwrap.shorten(claim.text, 120)}” ({claim.reason})")
+    return [*lines, "", "Extractive answer:"]
 
 
 def format_answer(answer: Answer) -> str:
     """Readable text: the answer, then numbered sources with outlet, date and offsets."""
     width = 100
-    lines = [textwrap.fill(answer.text, width)]
+    lines = [*format_written(answer), textwrap.fill(answer.text, width)]
     if answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     if answer.short_answer:
@@ -304,7 +336,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _require_index(settings)
     from ui.web import serve
 
-    serve(settings)
+    serve(settings, llm=args.llm)
     return 0
 
 
@@ -313,6 +345,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.task == "near-duplicates":
         return _eval_near_duplicates(args, settings)
+    if args.task == "verifier":
+        return _eval_verifier(args, settings)
     try:
         ks = tuple(int(k) for k in args.k.split(","))
     except ValueError:
@@ -323,11 +357,25 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         retrieval=settings.retrieval_config(), answering=settings.answer_config(), questions=args.questions,
         corpus=args.corpus, task=args.task, ks=ks, limit=args.limit, k=settings.k, max_tokens=settings.max_tokens,
         overlap=settings.overlap, max_question_chars=settings.max_question_chars, time_mode=settings.time_mode,
-        show_progress=not args.quiet,
+        show_progress=not args.quiet, llm=settings.llm_config() if args.llm else None,
+        llm_min_support=settings.llm_min_support,
     )
     result = run_evaluation(options)
     print(result.table)
     print(f"\nwrote {', '.join(str(path) for path in result.files)} in {result.seconds:.0f}s")
+    return 0
+
+
+def _eval_verifier(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.evaluate import load_questions
+    from eval.verifier import run_verifier_eval
+
+    if args.questions is None:
+        raise ValueError("--task verifier needs --questions FILE")
+    questions = load_questions(args.questions, args.limit)
+    _require_index(settings)
+    report = run_verifier_eval(open_pipeline(settings), questions, settings.llm_min_support, not args.quiet)
+    print(report.table())
     return 0
 
 

@@ -11,12 +11,13 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from index.embedding import PACKAGED_MODEL, PRECISIONS
 from qa.answering import AnswerConfig
+from qa.llm import LLMConfig
 from qa.retrieval import FusionWeights, RetrievalConfig
 
 ENV_PREFIX = "NEWSQA_"
@@ -51,6 +52,14 @@ class Settings:
     time_mode: str = "prefer"  # a period named in a question: "prefer" its articles, or "filter" to them
     concurrency: int = 16  # questions the web app answers at once (their query encodings share passes)
     compute_threads: int = 1  # threads one question's encoder pass and vector search use when serving (0: all)
+    # A language model for written answers (`--llm`): any /v1/chat/completions server. The key is never shown.
+    llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1 (llama.cpp, Ollama, vLLM) or a hosted API's base URL
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout: float = 30.0  # seconds for the whole reply; past it the extractive answer is shown
+    llm_max_tokens: int = 400
+    llm_temperature: float = 0.0
+    llm_min_support: float = 0.6  # share of a written sentence's words its cited sentences must hold
 
     def __post_init__(self) -> None:
         for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency"):
@@ -71,6 +80,10 @@ class Settings:
             raise ValueError(f"setting time_mode must be 'prefer' or 'filter', got {self.time_mode!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"setting precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0.0 <= self.llm_min_support <= 1.0:
+            raise ValueError(f"setting llm_min_support must be in [0, 1], got {self.llm_min_support!r}")
+        if self.llm_url:
+            self.llm_config()  # validates the URL, timeout, token and temperature limits
         if self.auth and ":" not in self.auth:
             raise ValueError("setting auth must look like 'user:password'")
 
@@ -81,6 +94,13 @@ class Settings:
     def answer_config(self) -> AnswerConfig:
         return AnswerConfig(threshold=self.threshold, passages=self.passages, max_sentences=self.max_sentences,
                             min_dense=self.min_dense, reader=self.reader)
+
+    def llm_config(self) -> LLMConfig:
+        if not self.llm_url:
+            raise ValueError("no language model is set: give its base URL as llm_url (NEWSQA_LLM_URL, e.g. "
+                             "http://127.0.0.1:8080/v1 for a llama.cpp server)")
+        return LLMConfig(self.llm_url, self.llm_model, self.llm_api_key, self.llm_timeout, self.llm_max_tokens,
+                         self.llm_temperature)
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given fields replaced; None values are ignored (flags not given)."""

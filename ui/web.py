@@ -1,14 +1,12 @@
 """The web chat (`newsqa serve`): a Gradio app over one QAPipeline, plus an `ask` API endpoint.
 
-Article text and metadata are untrusted. Everything put into the page goes through `text_html`
-(HTML-escaped, markdown punctuation turned into character references), the chat renders HTML
-without markdown and with Gradio's sanitizer on, and links are only made from http(s) URLs.
-The UI holds no retrieval logic: it calls QAPipeline.ask and formats what comes back.
+Article text and metadata are untrusted: the page's HTML is made in `ui.render` (escaped, links only from
+http(s) URLs), and the chat renders it without markdown and with Gradio's sanitizer on. The UI holds no
+retrieval logic: it calls QAPipeline.ask and formats what comes back.
 """
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import json
 import os
@@ -16,10 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import gradio as gr
 import torch
@@ -27,8 +22,23 @@ from threadpoolctl import threadpool_limits
 
 from index.models import Article
 from qa.conversation import Turn
-from qa.models import Answer, Citation, Filters
+from qa.models import Answer, Filters
 from qa.pipeline import QAPipeline
+from qa.written import cited_sources
+from ui.render import (
+    CSS,
+    EMPTY_SOURCES,
+    HEAD,
+    THEME,
+    TurnView,
+    answer_html,
+    notice,
+    shown_citations,
+    sources_html,
+    sources_panel,
+    text_html,
+    written_html,
+)
 from ui.settings import Settings
 from ui.wiring import categories, make_filters, open_pipeline, outlets
 
@@ -49,210 +59,6 @@ DEMO_QUESTIONS = {
     "Why did Chelsea sack Adrian Mutu?": "Chelsea sack Mutu",
     "Which company did Time Warner say it owns 8% of?": "Ad sales boost Time Warner profit",
 }
-# HTML's special characters and markdown/template punctuation, all as character references (one pass).
-_INERT = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'[]()*_`~#!|\\${}:"})
-
-
-# -- escaping and highlighting ------------------------------------------------------------------
-def text_html(text: str) -> str:
-    """`text` as inert HTML: escaped, and with markdown/template punctuation as character references."""
-    return text.translate(_INERT)
-
-
-def safe_url(url: str) -> str | None:
-    """The URL if it is a plain http(s) link, else None (no javascript:, data: …)."""
-    url = url.strip()
-    return url if url.lower().startswith(("http://", "https://")) and not any(c.isspace() for c in url) else None
-
-
-class Mark(NamedTuple):
-    """A span of an article's text to wrap in a tag (offsets into the article text)."""
-
-    start: int
-    end: int
-    css: str
-    tag: str = "mark"
-
-
-def highlight(text: str, start: int, end: int, marks: Sequence[Mark]) -> str:
-    """Escaped `text[start:end]` with every mark's span wrapped in its tag (longest marks outermost)."""
-    cuts = sorted({start, end} | {p for m in marks for p in (m.start, m.end) if start < p < end})
-    out = []
-    for a, b in pairwise(cuts):
-        piece = text_html(text[a:b])
-        covering = (m for m in marks if m.start <= a and b <= m.end and m.start < m.end)
-        for m in sorted(covering, key=lambda m: m.end - m.start):
-            piece = f'<{m.tag} class="{m.css}">{piece}</{m.tag}>'
-        out.append(piece)
-    return "".join(out)
-
-
-def _citation_marks(citation: Citation) -> list[Mark]:
-    marks = [Mark(citation.start, citation.end, "nqa-hl")]
-    if citation.answer_span:
-        marks.append(Mark(*citation.answer_span, "nqa-short", "strong"))
-    return marks
-
-
-# -- one answer as HTML ----------------------------------------------------------------------------
-def _anchor(turn: int, n: int) -> str:
-    return f"src-{turn}-{n}"
-
-
-def _cite_link(turn: int, c: Citation) -> str:
-    tip = text_html(f"[{c.n}] {c.title} — {c.source or 'unknown outlet'}, {c.date or 'undated'}")
-    return f'<a class="nqa-cite" href="#{_anchor(turn, c.n)}" title="{tip}">[{c.n}]</a>'
-
-
-def _filters_text(filters: Filters) -> str:
-    if not filters.date_from and not filters.date_to:
-        dates = "any date"
-    else:
-        dates = f"{filters.date_from or 'the start'} to {filters.date_to or 'today'}"
-    outlets = ", ".join(filters.sources) if filters.sources is not None else "all outlets"
-    kinds = f"; categories {', '.join(filters.categories)}" if filters.categories is not None else ""
-    return f"{dates}; {outlets}{kinds}"
-
-
-def retrieval_note(answer: Answer, articles: int) -> str:
-    """Collapsible "searched N articles in X ms" with the query actually searched and the filters."""
-    ms = answer.timings.get("retrieval", 0.0) * 1000
-    total_ms = answer.timings.get("total", 0.0) * 1000
-    docs = len({h.doc_id for h in answer.hits})
-    rows = [("Searched for", answer.query or answer.question), ("Filters", _filters_text(answer.filters)),
-            ("Read", f"{len(answer.hits)} passages from {docs} articles"),
-            ("Confidence", f"{answer.confidence:.2f}"), ("Answered in", _ms(total_ms))]
-    body = "".join(f"<dt>{text_html(k)}</dt><dd>{text_html(v)}</dd>" for k, v in rows)
-    return (f'<details class="nqa-note"><summary>searched {articles:,} articles in {_ms(ms)}</summary>'
-            f"<dl>{body}</dl></details>")
-
-
-def _ms(ms: float) -> str:
-    return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
-
-
-def answer_sentences(answer: Answer, turn: int) -> list[str]:
-    """Each cited sentence as HTML (short answer emphasised) followed by its [n] link."""
-    sentences = [highlight(c.sentence, 0, len(c.sentence), _shifted_span(c)) for c in answer.citations]
-    return [f'<span class="nqa-sent">{s}</span> {_cite_link(turn, c)}' for s, c in zip(sentences, answer.citations)]
-
-
-def _shifted_span(c: Citation) -> list[Mark]:
-    if not c.answer_span:
-        return []
-    return [Mark(c.answer_span[0] - c.start, c.answer_span[1] - c.start, "nqa-short", "strong")]
-
-
-def abstention(answer: Answer) -> str:
-    return ('<div class="nqa-abstain" role="note"><span class="nqa-icon" aria-hidden="true">∅</span><div>'
-            f"<strong>No answer in the corpus</strong><p>{text_html(answer.text)}</p>"
-            '<p class="nqa-tip">Try other words, a wider date range or more outlets.</p></div></div>')
-
-
-def notice(message: str) -> str:
-    return f'<div class="nqa-notice" role="alert">⚠ {text_html(message)}</div>'
-
-
-def answer_html(answer: Answer, turn: int, articles: int, sentences: int | None = None) -> str:
-    """The assistant's message: the retrieval note, then the first `sentences` sentences (all by default)."""
-    if answer.abstained:
-        return f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}{abstention(answer)}</div>'
-    parts = answer_sentences(answer, turn)[:sentences]
-    composing = sentences is not None and sentences < len(answer.citations)
-    pending = '<span class="nqa-typing" aria-label="composing">…</span>' if composing else ""
-    caveat = f'<p class="nqa-caveat" role="note">{text_html(answer.note)}</p>' if answer.note else ""
-    return (f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}'
-            f'<p>{" ".join(parts)}{pending}</p>{caveat}</div>')
-
-
-def rewritten(answer: Answer) -> str:
-    """A visible line with the searched query when a follow-up was rewritten (else nothing)."""
-    if not answer.query or answer.query == answer.question:
-        return ""
-    return f'<p class="nqa-rewrite">Searched for: “{text_html(answer.query)}”</p>'
-
-
-# -- the sources panel -----------------------------------------------------------------------------
-def source_card(turn: int, c: Citation, article: Article | None, cited: Sequence[Citation]) -> str:
-    """Outlet, date, linked title, the passage with the sentence marked, and the whole article."""
-    url = safe_url(c.url)
-    title = text_html(c.title or "(untitled)")
-    if url:
-        href = html.escape(url, quote=True)
-        title = f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
-    meta = (f"{text_html(c.source or 'unknown outlet')} · {text_html(c.date or 'undated')} · "
-            f'<span class="nqa-offsets" title="character offsets of the cited sentence in article '
-            f'{text_html(c.doc_id)}">chars {c.start}–{c.end}</span>')
-    if url:
-        meta += f' · <span class="nqa-url">{text_html(urlsplit(url).netloc)}</span>'
-    head = (f'<article class="nqa-src" id="{_anchor(turn, c.n)}"><h4><span class="nqa-n">[{c.n}]</span> {title}</h4>'
-            f'<div class="nqa-meta">{meta}</div>{_also_published(c)}')
-    if article is None:  # deleted since it was retrieved: only the cited sentence is known
-        sentence = highlight(c.sentence, 0, len(c.sentence), [Mark(0, len(c.sentence), "nqa-hl")])
-        return f'{head}<blockquote class="nqa-passage">{sentence}</blockquote></article>'
-    passage = highlight(article.text, c.passage_start, c.passage_end, _citation_marks(c))
-    lead = "… " if c.passage_start > 0 else ""
-    tail = " …" if c.passage_end < len(article.text) else ""
-    marks = [m for other in cited if other.doc_id == c.doc_id for m in _citation_marks(other)]
-    full = highlight(article.text, 0, len(article.text), marks)
-    return (f'{head}<blockquote class="nqa-passage">{lead}{passage}{tail}</blockquote>'
-            f'<details class="nqa-full"><summary>Read the whole article</summary>'
-            f'<div class="nqa-article">{full}</div></details></article>')
-
-
-def _also_published(c: Citation) -> str:
-    """The near-copies of the cited article: the same story at other outlets or in other versions."""
-    if not c.also_published:
-        return ""
-    items = []
-    for other in c.also_published:
-        label = text_html(f"{other.source or 'unknown outlet'}, {other.date or 'undated'}")
-        url = safe_url(other.url)
-        if url:
-            label = f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
-        items.append(f'<li title="{text_html(other.title)}">{label}</li>')
-    return f'<div class="nqa-also">Also published: <ul>{"".join(items)}</ul></div>'
-
-
-def sources_html(answer: Answer, turn: int, articles: dict[str, Article]) -> str:
-    cards = "".join(source_card(turn, c, articles.get(c.doc_id), answer.citations) for c in answer.citations)
-    if not cards:
-        cards = '<p class="nqa-empty">No sources: nothing in the corpus answered this question.</p>'
-    return cards
-
-
-@dataclass(frozen=True)
-class TurnView:
-    """One finished exchange of a browser session: the answer and its rendered sources."""
-
-    answer: Answer
-    sources: str  # HTML of its source cards
-
-    def turn(self) -> Turn:
-        top = self.answer.citations[0].title if self.answer.citations else ""
-        return Turn(self.answer.question, "" if self.answer.abstained else self.answer.text, top)
-
-
-EMPTY_SOURCES = ('<div class="nqa-sources"><h3>Sources</h3><p class="nqa-empty">Each cited sentence appears here '
-                 "with its outlet, date and article. Click a [n] in an answer to jump to it.</p></div>")
-
-
-def sources_panel(views: Sequence[TurnView]) -> str:
-    """Sources of every turn, newest first and open; older turns folded."""
-    if not views:
-        return EMPTY_SOURCES
-    groups = []
-    for turn in range(len(views) - 1, -1, -1):
-        view = views[turn]
-        is_open = " open" if turn == len(views) - 1 else ""
-        question = view.answer.question
-        heading = question if len(question) <= HEADING_CHARS else question[: HEADING_CHARS - 1].rstrip() + "…"
-        groups.append(f'<details class="nqa-turn"{is_open}><summary title="{text_html(question)}">'
-                      f"{text_html(heading)}</summary>"
-                      f"{view.sources}</details>")
-    return f'<div class="nqa-sources"><h3>Sources</h3>{"".join(groups)}</div>'
-
-
 # -- the corpus ------------------------------------------------------------------------------------
 class Corpus(NamedTuple):
     """What the loaded index holds, for the filters, the header and the example questions."""
@@ -334,12 +140,13 @@ class WebChat:
         messages = []
         for turn, view in enumerate(views):
             messages.append({"role": "user", "content": text_html(view.answer.question)})
-            messages.append({"role": "assistant", "content": answer_html(view.answer, turn, self.corpus.articles)})
+            render = written_html if view.answer.written is not None else answer_html
+            messages.append({"role": "assistant", "content": render(view.answer, turn, self.corpus.articles)})
         return messages
 
     def respond(self, question: str, views: list[TurnView], date_from: str | None, date_to: str | None,
-                outlets: list[str] | None, k: float,
-                chosen_categories: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+                outlets: list[str] | None, k: float, chosen_categories: list[str] | None = None,
+                write: bool = False) -> Iterator[tuple[Any, ...]]:
         """Yields (chat, turns, sources panel, question box): a pending note, the retrieval note, then each sentence."""
         views = list(views or [])
         question = (question or "").strip()
@@ -356,8 +163,12 @@ class WebChat:
             return
         searching = f'<div class="nqa-pending">Searching {self.corpus.articles:,} articles…</div>'
         yield shown + [{"role": "assistant", "content": searching}], views, sources_panel(views), ""
-        answer = self._ask(question, [v.turn() for v in views], filters, int(k))
+        history = [v.turn() for v in views]
+        answer = self._ask(question, history, filters, int(k))
         turn = len(views)
+        if write and self.pipeline.writer is not None:
+            yield from self._written(shown, views, answer, history, turn)
+            return
         cited = self.pipeline.index.store.articles([c.doc_id for c in answer.citations])
         done = views + [TurnView(answer, sources_html(answer, turn, cited))]
         steps = 0 if answer.abstained else len(answer.citations)
@@ -369,13 +180,32 @@ class WebChat:
             if count < steps:
                 time.sleep(STREAM_PAUSE)
 
+    def _written(self, shown: list[dict], views: list[TurnView], answer: Answer, history: list[Turn],
+                 turn: int) -> Iterator[tuple[Any, ...]]:
+        """Stream the written answer: each sentence as it comes, its citations resolved once it ends."""
+        articles: dict[str, Article] = {}
+        for event in self.pipeline.stream_written(answer, history):
+            if isinstance(event, Answer):
+                answer = event
+                break
+            cited = cited_sources(event.claims, event.sources)
+            articles.update(self.pipeline.index.store.articles([c.doc_id for c in cited if c.doc_id not in articles]))
+            draft_view = TurnView(answer, sources_html(answer, turn, articles, cited))
+            content = written_html(answer, turn, self.corpus.articles, event)
+            yield shown + [{"role": "assistant", "content": content}], views, sources_panel(views + [draft_view]), gr.skip()
+        cited = self.pipeline.index.store.articles([c.doc_id for c in shown_citations(answer)])
+        done = views + [TurnView(answer, sources_html(answer, turn, cited))]
+        content = written_html(answer, turn, self.corpus.articles)
+        yield shown + [{"role": "assistant", "content": content}], done, sources_panel(done), gr.skip()
+
     def api(self) -> Callable[..., dict]:
         """The `/ask` endpoint (typed, so Gradio can describe it to clients)."""
 
         def ask(question: str, history: str = "", date_from: str = "", date_to: str = "",
                 sources: list[str] | None = None, k: int = self.default_k,
-                categories: list[str] | None = None) -> dict:
-            """Answer one question. history: JSON list of {question, answer, title}; returns Answer.to_dict()."""
+                categories: list[str] | None = None, written: bool = False) -> dict:
+            """Answer one question. history: JSON list of {question, answer, title}; returns Answer.to_dict().
+            written: also a language model's answer, checked sentence by sentence (when the chat has one)."""
             try:
                 filters = make_filters(date_from, date_to, sources, ("date_from", "date_to"), self.corpus.outlets,
                                        categories, self.corpus.categories)
@@ -384,7 +214,10 @@ class WebChat:
                     raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
             except ValueError as exc:
                 raise gr.Error(str(exc)) from exc
-            return self._ask(question, turns, filters, int(k)).to_dict()
+            answer = self._ask(question, turns, filters, int(k))
+            if written and self.pipeline.writer is not None:
+                answer = self.pipeline.writer.write(answer, turns)
+            return answer.to_dict()
 
         return ask
 
@@ -422,7 +255,13 @@ def build_app(pipeline: QAPipeline, settings: Settings) -> gr.Blocks:
                     max_length=settings.max_question_chars, interactive=not empty,
                     placeholder="The index is empty" if empty else "Ask a question about the news…",
                 )
-                clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="nqa-clear")
+                with gr.Row():
+                    clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="nqa-clear")
+                    write = gr.Checkbox(value=pipeline.writer is not None, visible=pipeline.writer is not None,
+                                        label=f"Written answer ({pipeline.writer.model.name if pipeline.writer else ''})",
+                                        info="a language model writes it from the sources; each sentence is checked "
+                                        "against its citation and unsupported ones are not shown",
+                                        elem_id="nqa-llm")
             with gr.Column(scale=2, min_width=300, elem_id="nqa-side"):
                 with gr.Accordion("Filters", open=True, elem_id="nqa-filters"):
                     with gr.Row():
@@ -440,7 +279,7 @@ def build_app(pipeline: QAPipeline, settings: Settings) -> gr.Blocks:
                                         visible=bool(corpus.categories))
                 sources = gr.HTML(EMPTY_SOURCES, elem_id="nqa-sources", js_on_load=None)
 
-        inputs = [question, views_state, date_from, date_to, outlets, k, kinds]
+        inputs = [question, views_state, date_from, date_to, outlets, k, kinds, write]
         outputs = [chatbot, views_state, sources, question]
         question.submit(chat.respond, inputs, outputs, api_visibility="private", show_progress="hidden")
         chatbot.example_select(_example_text, None, question, api_visibility="private", queue=False).then(
@@ -516,95 +355,10 @@ def launch(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = Fa
     return url
 
 
-def serve(settings: Settings) -> None:
-    """Open the index read-only, load the model once (so the first visitor does not wait) and serve the chat."""
-    pipeline = open_pipeline(settings, shared=True)
+def serve(settings: Settings, llm: bool = False) -> None:
+    """Open the index read-only, load the model once (so the first visitor does not wait) and serve the chat;
+    `llm`: offer written answers from the language model at settings.llm_url."""
+    pipeline = open_pipeline(settings, shared=True, llm=llm)
     print(f"Loading the model and the index in {settings.index_dir} …", flush=True)
     pipeline.ask("What is in the news?", k=1)
     launch(build_app(pipeline, settings), settings)
-
-
-THEME = gr.themes.Soft(
-    primary_hue="indigo", neutral_hue="slate",
-    font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
-    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
-)
-
-# A citation link opens the folded groups around its source card, scrolls to it and flashes it.
-HEAD = """<script>
-document.addEventListener("click", function (event) {
-  var link = event.target && event.target.closest ? event.target.closest("a.nqa-cite") : null;
-  if (!link) return;
-  var target = document.getElementById((link.getAttribute("href") || "").slice(1));
-  if (!target) return;
-  event.preventDefault();
-  event.stopPropagation();
-  for (var el = target; el; el = el.parentElement) { if (el.tagName === "DETAILS") el.open = true; }
-  target.scrollIntoView({behavior: "smooth", block: "start"});
-  target.classList.remove("nqa-flash");
-  void target.offsetWidth;
-  target.classList.add("nqa-flash");
-}, true);
-</script>"""
-
-CSS = """
-.gradio-container { max-width: 1320px !important; }
-.nqa-top h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
-.nqa-top p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
-.nqa-facts { display: inline-block; margin-left: 0.4rem; padding: 0 0.5rem; border-radius: 999px;
-  background: var(--background-fill-secondary); font-size: 0.85em; }
-.nqa-answer p { margin: 0.4rem 0 0; line-height: 1.55; }
-.nqa-note { font-size: 0.85em; color: var(--body-text-color-subdued); }
-.nqa-rewrite, .nqa-caveat { margin: 0.2rem 0 0; font-size: 0.85em; color: var(--body-text-color-subdued); }
-.nqa-caveat { padding-left: 0.5rem; border-left: 3px solid #d97706; }
-.nqa-note summary { cursor: pointer; }
-.nqa-note dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 0.7rem; margin: 0.3rem 0 0.4rem; }
-.nqa-note dt { font-weight: 600; }
-.nqa-note dd { margin: 0; overflow-wrap: anywhere; }
-a.nqa-cite { display: inline-block; padding: 0 0.3em; margin-left: 0.1em; border-radius: 0.4em; font-size: 0.8em;
-  font-weight: 600; line-height: 1.4; text-decoration: none !important; vertical-align: 0.15em;
-  background: var(--color-accent-soft); color: var(--color-accent) !important; }
-a.nqa-cite:hover, a.nqa-cite:focus { background: var(--color-accent); color: white !important; }
-.nqa-short { font-weight: 700; text-decoration: underline; text-decoration-color: #e3a008; text-decoration-thickness: 2px; }
-mark.nqa-hl { background: #fff1a8; color: #1f2328; padding: 0 0.1em; border-radius: 0.2em; }
-.nqa-abstain { display: flex; gap: 0.7rem; align-items: flex-start; padding: 0.6rem 0.8rem; margin-top: 0.4rem;
-  border-left: 4px solid #d97706; border-radius: 0.4rem; background: rgba(217, 119, 6, 0.08); }
-.nqa-abstain .nqa-icon { font-size: 1.5rem; line-height: 1; color: #d97706; }
-.nqa-abstain p { margin: 0.2rem 0 0; }
-.nqa-abstain .nqa-tip { font-size: 0.85em; color: var(--body-text-color-subdued); }
-.nqa-notice { padding: 0.5rem 0.7rem; border-left: 4px solid #dc2626; background: rgba(220, 38, 38, 0.08); border-radius: 0.4rem; }
-.nqa-pending, .nqa-typing { color: var(--body-text-color-subdued); animation: nqa-pulse 1.2s ease-in-out infinite; }
-@keyframes nqa-pulse { 50% { opacity: 0.35; } }
-.nqa-sources h3 { margin: 0 0 0.4rem; font-size: 1.05rem; }
-.nqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.nqa-turn { margin-bottom: 0.6rem; }
-.nqa-turn > summary { cursor: pointer; font-weight: 600; padding: 0.3rem 0; overflow-wrap: anywhere; }
-.nqa-src { padding: 0.7rem 0.8rem; margin: 0.5rem 0; border: 1px solid var(--border-color-primary);
-  border-radius: 0.6rem; background: var(--block-background-fill); scroll-margin-top: 0.8rem; }
-.nqa-src h4 { margin: 0; font-size: 0.98rem; line-height: 1.35; overflow-wrap: anywhere; }
-.nqa-src h4 a { color: var(--body-text-color); text-decoration: underline; text-decoration-color: var(--border-color-primary); }
-.nqa-n { color: var(--color-accent); font-weight: 700; }
-.nqa-meta { margin-top: 0.15rem; font-size: 0.8em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
-.nqa-also { margin-top: 0.2rem; font-size: 0.8em; color: var(--body-text-color-subdued); }
-.nqa-also ul { display: inline; margin: 0; padding: 0; list-style: none; }
-.nqa-also li { display: inline; }
-.nqa-also li + li::before { content: " · "; }
-.nqa-url { opacity: 0.8; }
-.nqa-passage { margin: 0.5rem 0 0.3rem; padding: 0 0 0 0.7rem; border-left: 3px solid var(--border-color-primary);
-  font-size: 0.92em; line-height: 1.5; overflow-wrap: anywhere; }
-.nqa-full summary { cursor: pointer; font-size: 0.85em; color: var(--color-accent); }
-.nqa-article { white-space: pre-wrap; max-height: 24rem; overflow: auto; margin-top: 0.4rem; padding: 0.5rem 0.6rem;
-  font-size: 0.9em; line-height: 1.5; border-radius: 0.4rem; background: var(--background-fill-secondary); overflow-wrap: anywhere; }
-.nqa-flash { animation: nqa-flash 1.6s ease-out; }
-@keyframes nqa-flash { 0% { box-shadow: 0 0 0 3px var(--color-accent); } 100% { box-shadow: 0 0 0 0 transparent; } }
-#nqa-sources { max-height: 78vh; overflow-y: auto; }
-#nqa-chat .placeholder { padding: 0 1.2rem; }
-#nqa-from input.time, #nqa-to input.time { min-width: 0; width: 100%; flex: 1 1 auto; }
-@media (max-width: 700px) {
-  .gradio-container { padding: 0 6px !important; }
-  .nqa-top h1 { font-size: 1.3rem; }
-  .nqa-facts { display: table; margin: 0.3rem 0 0; }
-  #nqa-chat { height: auto !important; min-height: 240px !important; max-height: 70vh; }
-  #nqa-sources { max-height: none; }
-}
-"""

@@ -9,8 +9,10 @@ from index.demo import demo_corpus, ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
 from index.ingest import IngestReport
+from qa.llm import ChatClient
 from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
+from qa.written import GroundedWriter
 from ui.settings import Settings
 
 
@@ -49,10 +51,13 @@ def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str
 
 
 def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | None = None, *,
-                  shared: bool = False) -> QAPipeline:
+                  shared: bool = False, llm: bool = False) -> QAPipeline:
+    """The pipeline over the settings' index; `llm`: with a writer for written answers (needs llm_url)."""
+    llm_config = settings.llm_config() if llm else None  # refuse a missing llm_url before loading anything
     index = open_index(settings, readonly=True, index_dir=index_dir, shared=shared)
+    writer = GroundedWriter(ChatClient(llm_config), index, settings.llm_min_support) if llm_config else None
     return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars,
-                      settings.time_mode)
+                      settings.time_mode, writer=writer)
 
 
 def outlets(index: NewsIndex) -> list[str]:

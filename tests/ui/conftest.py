@@ -13,6 +13,7 @@ from index.embedding import BatchingEmbedder, HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
 from qa.pipeline import QAPipeline
+from qa.written import GroundedWriter
 from ui.settings import Settings
 from ui.web import build_app, launch
 
@@ -67,13 +68,14 @@ def web_index(tmp_path_factory: pytest.TempPathFactory) -> NewsIndex:
 def start_web_app(web_index: NewsIndex) -> Iterator[Callable[..., str]]:
     """Start the chat as `newsqa serve` does (bar opening the index) on a free loopback port; returns its URL.
 
-    Keyword arguments override Settings fields (e.g. auth="user:pass"); every app is closed after the module.
+    `writer` offers written answers; keyword arguments override Settings fields (e.g. auth="user:pass"); every app
+    is closed after the module.
     """
     started: list[gr.Blocks] = []
 
-    def start(index: NewsIndex = web_index, **overrides: object) -> str:
+    def start(index: NewsIndex = web_index, writer: GroundedWriter | None = None, **overrides: object) -> str:
         settings = Settings(index_dir=Path(index.folder), port=free_port()).with_overrides(**overrides)
-        app = build_app(QAPipeline(index), settings)
+        app = build_app(QAPipeline(index, writer=writer), settings)
         started.append(app)
         return launch(app, settings, prevent_thread_lock=True, quiet=True)
 

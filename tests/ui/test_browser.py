@@ -288,3 +288,73 @@ def test_categories_filter_and_where_else_a_story_ran(browser: Browser, start_we
         expect(also.locator("a")).to_have_attribute("href", "https://wire.example/mutu")
     finally:
         context.close()
+
+
+LLM_KEY = "sk-browser-secret-5150"
+
+
+def grounded_reply(messages: list[dict[str, str]]) -> str:
+    """A model's reply that cites the source lines it was given by their numbers, plus one unsupported sentence."""
+    lines = messages[-1]["content"].splitlines()
+    number = {needle: next(re.match(r"\[(\d+)\]", line).group(1) for line in lines if needle in line)
+              for needle in ("Mike Pence cast", "split 50-50")}
+    return (f"Vice President Mike Pence cast a tie-breaking vote to confirm Betsy DeVos [{number['Mike Pence cast']}]. "
+            f"The Senate had split 50-50 on the nomination [{number['split 50-50']}]. "
+            "Pence later starred in a Hollywood film.")
+
+
+# Records each distinct state of the written answer while it streams: "supported sentences:typing".
+WATCH_WRITTEN = """() => {
+  window.__written = [];
+  const chat = document.querySelector('#nqa-chat');
+  new MutationObserver(() => {
+    const all = chat.querySelectorAll('.nqa-written');
+    const last = all[all.length - 1];
+    if (!last) return;
+    const state = last.querySelectorAll('.nqa-sent').length + ':' + !!last.querySelector('.nqa-typing');
+    if (window.__written[window.__written.length - 1] !== state) window.__written.push(state);
+  }).observe(chat, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_a_written_answer_streams_in_checked_sentence_by_sentence(browser: Browser, start_web_app: Callable[..., str],
+                                                                  web_index, chat_server, capfd,
+                                                                  screenshots: Path) -> None:
+    from qa.llm import ChatClient, LLMConfig
+    from qa.written import GroundedWriter
+
+    chat_server.reply, chat_server.mode, chat_server.delay = grounded_reply, "drip", 0.08
+    client = ChatClient(LLMConfig(chat_server.url, model="fake-llm", api_key=LLM_KEY, timeout=20))
+    url = start_web_app(writer=GroundedWriter(client, web_index), llm_api_key=LLM_KEY)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        expect(page.locator("#nqa-llm input")).to_be_checked()
+        page.evaluate(WATCH_WRITTEN)
+        page.fill("#nqa-question textarea", DEVOS)
+        page.press("#nqa-question textarea", "Enter")
+        answer = wait_for_answer(page, 1)
+        states = page.evaluate("window.__written")
+        assert "1:true" in states and states[-1] == "2:false", states  # sentence 1 shown, checked, while 2 was written
+        expect(answer.locator(".nqa-sent")).to_have_text([
+            "Vice President Mike Pence cast a tie-breaking vote to confirm Betsy DeVos.",
+            "The Senate had split 50-50 on the nomination."])
+        expect(answer.locator(".nqa-badge")).to_contain_text("Written by fake-llm")
+        dropped = answer.locator(".nqa-dropped")
+        expect(dropped.locator("summary")).to_have_text("1 written sentence not shown: not supported by what it cites")
+        expect(dropped.locator("li")).to_contain_text("Pence later starred in a Hollywood film. cites no source")
+        links = answer.locator("a.nqa-cite")
+        expect(links).to_have_count(2)
+        first = links.first.get_attribute("href")
+        card = page.locator(f"#nqa-sources {first}")
+        expect(card).to_be_visible()
+        assert "".join(card.locator("blockquote mark.nqa-hl").all_inner_texts()) == DEVOS_SENTENCE
+        page.screenshot(path=str(screenshots / "written-answer.png"), full_page=True)
+        assert LLM_KEY not in page.content()
+        assert chat_server.requests[-1][1]["Authorization"] == f"Bearer {LLM_KEY}"  # sent to the model only
+    finally:
+        context.close()
+    out, err = capfd.readouterr()
+    assert LLM_KEY not in out + err

@@ -283,3 +283,36 @@ def test_calibrate_without_an_index_names_the_folder(tmp_path: Path, capsys: pyt
     code, _, err = run(capsys, "calibrate", "--questions", str(write_questions(tmp_path / "q.jsonl")),
                        "--index", str(tmp_path / "nothing"))
     assert code == 2 and f"no index in {tmp_path / 'nothing'}" in err
+
+
+def test_ask_llm_without_a_model_url_exits_2_saying_what_to_set(tiny_index: NewsIndex,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "ask", "--llm", "--index", str(tiny_index.folder), "Who cast the vote?")
+    assert code == 2 and out == "" and "llm_url" in err and "NEWSQA_LLM_URL" in err
+
+
+@pytest.mark.slow
+def test_ask_llm_prints_both_answers_and_never_the_key(ingested: tuple[Path, str], chat_server,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, _ = ingested
+    key = "sk-cli-secret-31337"
+    monkeypatch.setenv("NEWSQA_LLM_URL", chat_server.url)
+    monkeypatch.setenv("NEWSQA_LLM_API_KEY", key)
+    monkeypatch.setenv("NEWSQA_LLM_MODEL", "fake-llm")
+    chat_server.reply = "Vice President Mike Pence cast a tie-breaking vote [1]. He was once a radio host."
+    question = "Who cast the tie-breaking vote that confirmed Betsy DeVos?"
+    code, out, err = run(capsys, "ask", "--llm", "--json", "--index", str(folder), "--quiet", question)
+    answer = json.loads(out)
+    assert code == 0 and answer["written"]["answer"] == "Vice President Mike Pence cast a tie-breaking vote [1]."
+    assert answer["written"]["shown"] and "Pence" in answer["answer"]  # the extractive answer beside it
+    assert [s["supported"] for s in answer["written"]["sentences"]] == [True, False]
+    assert chat_server.requests[-1][1]["Authorization"] == f"Bearer {key}"
+    code, text, err2 = run(capsys, "ask", "--llm", "--index", str(folder), "--quiet", question)
+    assert code == 0 and text.startswith("Written answer (fake-llm")
+    assert "not shown, unsupported: “He was once a radio host.” (cites no source)" in text
+    assert "Extractive answer:" in text
+    chat_server.mode = "500"
+    code, text, err3 = run(capsys, "ask", "--llm", "--index", str(folder), "--quiet", question)
+    assert code == 0 and "Written answer: none. The language model gave no answer (server-error" in text
+    assert all(key not in s for s in (out, err, text, err2, err3))

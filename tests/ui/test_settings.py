@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,20 @@ def test_a_misspelt_environment_variable_is_warned_about(tmp_path: Path, monkeyp
     settings = load_settings(None, environ={"NEWSQA_TRESHOLD": "0.9"})
     assert settings.threshold == Settings().threshold
     assert "warning: NEWSQA_TRESHOLD is not a newsqa setting and is ignored" in capsys.readouterr().err
+
+
+def test_llm_settings_come_from_the_environment_and_the_key_is_never_shown() -> None:
+    settings = load_settings(environ={"NEWSQA_LLM_URL": "http://127.0.0.1:8080/v1", "NEWSQA_LLM_API_KEY": "sk-hidden-1",
+                                      "NEWSQA_LLM_TIMEOUT": "12.5", "NEWSQA_LLM_MODEL": "gemma"})
+    config = settings.llm_config()
+    assert (config.url, config.model, config.api_key, config.timeout) == ("http://127.0.0.1:8080/v1", "gemma",
+                                                                          "sk-hidden-1", 12.5)
+    assert "sk-hidden-1" not in repr(settings) and "sk-hidden-1" not in repr(config)
+
+
+@pytest.mark.parametrize(("variable", "value"), [("NEWSQA_LLM_URL", "file:///etc/passwd"),
+                                                 ("NEWSQA_LLM_TIMEOUT", "-1"), ("NEWSQA_LLM_MIN_SUPPORT", "1.5")])
+def test_bad_llm_settings_are_refused_naming_the_value(variable: str, value: str) -> None:
+    environ = {"NEWSQA_LLM_URL": "http://127.0.0.1:8080/v1", variable: value}
+    with pytest.raises(ValueError, match=re.escape(value)):
+        load_settings(environ=environ)

@@ -22,11 +22,9 @@ from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, IndexError_, NewsIndex
 from qa.models import AlternativeSource, Answer, Citation, Filters
 from qa.pipeline import QAPipeline
+from ui.render import Mark, TurnView, answer_html, highlight, safe_url, sources_html, sources_panel, text_html
 from ui.settings import Settings
-from ui.web import (
-    MAX_K, Mark, TurnView, WebChat, answer_html, build_app, describe_corpus, exposure_warning, highlight, is_loopback,
-    safe_url, serve, sources_html, sources_panel, text_html,
-)
+from ui.web import MAX_K, WebChat, build_app, describe_corpus, exposure_warning, is_loopback, serve
 from ui.wiring import make_filters
 
 pytestmark = [pytest.mark.ui, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
@@ -319,3 +317,20 @@ def test_a_busy_port_is_refused_with_the_setting_to_change(start_web_app: Callab
         port = busy.getsockname()[1]
         with pytest.raises(OSError, match=rf"cannot serve on 127.0.0.1:{port}.*--port or NEWSQA_PORT"):
             start_web_app(port=port)
+
+
+def test_the_api_gives_the_written_answer_when_asked(web_index: NewsIndex, chat_server) -> None:  # noqa: ANN001
+    from qa.llm import ChatClient, LLMConfig
+    from qa.written import GroundedWriter
+
+    key = "sk-api-secret-777"
+    chat_server.reply = "Vice President Mike Pence cast a tie-breaking vote [1]."
+    writer = GroundedWriter(ChatClient(LLMConfig(chat_server.url, api_key=key, timeout=10)), web_index)
+    ask = WebChat(QAPipeline(web_index, writer=writer), default_k=5).api()
+    plain, written = ask(DEVOS), ask(DEVOS, written=True)
+    assert "written" not in plain and written["written"]["answer"] == chat_server.reply
+    assert written["answer"] == plain["answer"]  # the extractive answer beside it, unchanged
+    assert key not in json.dumps(written)
+    chat_server.mode = "429"
+    limited = ask(DEVOS, written=True)
+    assert "rate-limited" in limited["written"]["fallback"] and limited["answer"] == plain["answer"]
