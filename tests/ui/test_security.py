@@ -101,7 +101,7 @@ def captured_serve(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     for name in ("NEWSQA_HOST", "NEWSQA_PORT", "NEWSQA_AUTH", "NEWSQA_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     seen: list[Settings] = []
-    monkeypatch.setattr(ui.web, "serve", seen.append)
+    monkeypatch.setattr(ui.web, "serve", lambda settings, llm=False: seen.append(settings))
     return seen
 
 
@@ -153,8 +153,8 @@ def guarded_url(start_web_app: Callable[..., str]) -> str:
     return start_web_app(auth="reader:s3cret")
 
 
-ASK_BODY = json.dumps({"data": [DEVOS, "", "", "", [], 5, []]})
-CHAT_BODY = json.dumps({"data": [DEVOS, None, None, None, [], 5, []], "fn_index": 0, "session_hash": "nqa-sec"})
+ASK_BODY = json.dumps({"data": [DEVOS, "", "", "", [], 5, [], False]})
+CHAT_BODY = json.dumps({"data": [DEVOS, None, None, None, [], 5, [], False], "fn_index": 0, "session_hash": "nqa-sec"})
 GUARDED = [  # every way in to an answer, the corpus or a file, called without logging in
     ("GET", "/config", None), ("GET", "/gradio_api/info", None), ("GET", "/gradio_api/openapi.json", None),
     ("POST", "/gradio_api/call/ask", ASK_BODY), ("POST", "/gradio_api/run/ask", ASK_BODY),
@@ -290,8 +290,8 @@ def file_payloads(path: Path) -> list[Any]:
 
 
 def test_no_parameter_makes_the_server_read_a_file(site: Site) -> None:
-    ask_defaults = [DEVOS, "", "", "", [], 5, []]
-    chat_defaults = [DEVOS, None, None, None, [], 5, []]
+    ask_defaults = [DEVOS, "", "", "", [], 5, [], False]  # the last: written answer or not
+    chat_defaults = [DEVOS, None, None, None, [], 5, [], False]
     leaks = []
     with httpx.Client(base_url=site.url, timeout=60) as client:
         # the control: the same calls with harmless values answer, so a refusal below is the payload's doing
