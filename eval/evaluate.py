@@ -32,6 +32,7 @@ from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
 from index.readers import Record, read_path
 from qa.answering import AnswerConfig
+from qa.grounding import MAX_EVIDENCE
 from qa.llm import ChatClient, LLMConfig
 from qa.models import Answer, Hit
 from qa.pipeline import QAPipeline
@@ -132,6 +133,7 @@ class EvalOptions:
     show_progress: bool = True
     llm: LLMConfig | None = None  # also score written answers from this model (`--llm`)
     llm_min_support: float = MIN_SUPPORT
+    llm_sources: int = MAX_EVIDENCE
 
     def __post_init__(self) -> None:
         if self.task not in ("qa", "title"):
@@ -276,7 +278,7 @@ class _Evaluator:
 
     def __init__(self, index: NewsIndex, options: EvalOptions) -> None:
         self.index = index
-        writer = (GroundedWriter(ChatClient(options.llm), index, options.llm_min_support)
+        writer = (GroundedWriter(ChatClient(options.llm), index, options.llm_min_support, options.llm_sources)
                   if options.llm is not None else None)
         self.pipeline = QAPipeline(index, replace(options.retrieval, mode="hybrid"), options.answering,
                                    options.max_question_chars, options.time_mode, writer=writer)

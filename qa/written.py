@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from index.indexer import NewsIndex
 from qa.conversation import Turn
-from qa.grounding import NOT_SAID, STOP, evidence, messages
+from qa.grounding import MAX_EVIDENCE, NOT_SAID, STOP, evidence, messages
 from qa.llm import ChatModel, LLMError
 from qa.models import Answer, Citation
 from qa.verify import MIN_SUPPORT, Claim, check, split_claims
@@ -67,12 +67,16 @@ class Draft(NamedTuple):
 class GroundedWriter:
     """Ask `model` to answer from numbered source sentences, and keep only what those sentences support."""
 
-    def __init__(self, model: ChatModel, index: NewsIndex, min_support: float = MIN_SUPPORT) -> None:
+    def __init__(self, model: ChatModel, index: NewsIndex, min_support: float = MIN_SUPPORT,
+                 max_sources: int = MAX_EVIDENCE) -> None:
         if not 0.0 <= min_support <= 1.0:
             raise ValueError(f"min_support must be in [0, 1], got {min_support!r}")
+        if max_sources < 1:
+            raise ValueError(f"max_sources must be >= 1, got {max_sources!r}")
         self.model = model
         self.index = index
         self.min_support = min_support
+        self.max_sources = max_sources
 
     def write(self, answer: Answer, history: Sequence[Turn] = ()) -> Answer:
         """`answer` with its written counterpart attached (`answer.written`)."""
@@ -89,7 +93,7 @@ class GroundedWriter:
             yield self._finish(answer, started, (), "", (), "The extractive reader found no answer in the "
                                "sources, so no written answer was asked for.")
             return
-        sources = evidence(answer, self.index)
+        sources = evidence(answer, self.index, self.max_sources)
         text, checked = "", []
         try:
             for piece in self.model.stream(messages(answer.question, sources, history), STOP):

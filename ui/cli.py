@@ -358,7 +358,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         corpus=args.corpus, task=args.task, ks=ks, limit=args.limit, k=settings.k, max_tokens=settings.max_tokens,
         overlap=settings.overlap, max_question_chars=settings.max_question_chars, time_mode=settings.time_mode,
         show_progress=not args.quiet, llm=settings.llm_config() if args.llm else None,
-        llm_min_support=settings.llm_min_support,
+        llm_min_support=settings.llm_min_support, llm_sources=settings.llm_sources,
     )
     result = run_evaluation(options)
     print(result.table)

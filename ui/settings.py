@@ -60,9 +60,10 @@ class Settings:
     llm_max_tokens: int = 400
     llm_temperature: float = 0.0
     llm_min_support: float = 0.6  # share of a written sentence's words its cited sentences must hold
+    llm_sources: int = 4  # numbered source sentences the model is shown
 
     def __post_init__(self) -> None:
-        for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency"):
+        for name in ("k", "candidates", "passages", "max_sentences", "port", "concurrency", "llm_sources"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be >= 1, got {getattr(self, name)!r}")
         for name in ("overlap", "dense_weight", "bm25_weight"):

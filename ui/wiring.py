@@ -55,7 +55,8 @@ def open_pipeline(settings: Settings, mode: str = "hybrid", index_dir: Path | No
     """The pipeline over the settings' index; `llm`: with a writer for written answers (needs llm_url)."""
     llm_config = settings.llm_config() if llm else None  # refuse a missing llm_url before loading anything
     index = open_index(settings, readonly=True, index_dir=index_dir, shared=shared)
-    writer = GroundedWriter(ChatClient(llm_config), index, settings.llm_min_support) if llm_config else None
+    writer = (GroundedWriter(ChatClient(llm_config), index, settings.llm_min_support, settings.llm_sources)
+              if llm_config else None)
     return QAPipeline(index, settings.retrieval_config(mode), settings.answer_config(), settings.max_question_chars,
                       settings.time_mode, writer=writer)
 
