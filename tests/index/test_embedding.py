@@ -105,7 +105,10 @@ def test_real_model_loads_offline_and_embeds(real_embedder: SentenceTransformerE
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
-    np.testing.assert_allclose(real_embedder.encode(texts[:1])[0], vectors[0], atol=1e-5)
+    # a text's vector does not depend on its batch; under bfloat16 autocast a batch's padding changes the matrix
+    # shapes and so the rounding (seen: up to 4e-4 apart on a loaded machine), under float32 it does not
+    tolerance = 2e-3 if real_embedder.precision == "bfloat16" else 1e-5
+    np.testing.assert_allclose(real_embedder.encode(texts[:1])[0], vectors[0], atol=tolerance)
     assert real_embedder.encode([]).shape == (0, 384)
     assert isinstance(real_embedder, Embedder)
     assert real_embedder.max_seq_length == MODEL_WINDOW
