@@ -309,6 +309,7 @@ class HTMLPage:
     url: str
     captions: tuple[str, ...]
     site: str = ""  # og:site_name: the outlet's own name
+    published: str = ""  # the publication date of the page's meta tags alone ("" when it has none)
 
 
 def clean_html(html: str) -> HTMLPage:
@@ -328,8 +329,8 @@ def clean_html(html: str) -> HTMLPage:
         for tag, text in parser.blocks
         if tag != "figcaption" and text not in (title, parser.h1) and not is_caption(text) and not is_furniture(text)
     ]
-    date = (meta.get("article:published_time") or meta.get("datepublished") or meta.get("date")
-            or meta.get("time") or "")
+    published = (meta.get("article:published_time") or meta.get("article:published") or meta.get("datepublished")
+                 or meta.get("date") or "")
     url = meta.get("og:url", "")
-    return HTMLPage(title=title, text="\n\n".join(paragraphs), date=date, url=url, captions=captions,
-                    site=meta.get("og:site_name", ""))
+    return HTMLPage(title=title, text="\n\n".join(paragraphs), date=published or meta.get("time", ""), url=url,
+                    captions=captions, site=meta.get("og:site_name", ""), published=published)

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from index.clean import (clean_html, clean_scraped_page, drop_widget_text, normalize_text, replace_surrogates,
                          split_byline, split_dateline)
+from index.html_page import extract_page
 from index.models import Article
 
 MAX_TEXT_CHARS = 2_000_000  # a record longer than this is refused rather than indexed
@@ -340,11 +341,13 @@ def read_html(path: Path) -> Iterator[Record]:
 
 def article_from_html(html: str, location: str, doc_id: str, metadata: dict[str, Any], url: str = "") -> Record:
     """The article of one HTML page (`url`: where it was fetched, when the page names none)."""
-    page = clean_html(html)
+    page = extract_page(html, url)
     if not page.text:
         return RecordError(location, "no article text found in the HTML")
     if page.captions:
         metadata["captions"] = list(page.captions)
+    if page.author:
+        metadata["author"] = page.author
     text = cut_dateline(page.text, metadata)
     url = page.url or url
     return Article(doc_id=doc_id, title=page.title, text=text, date=normalize_date(page.date), url=url,

@@ -148,6 +148,28 @@ def demo_index_300(tmp_path_factory: pytest.TempPathFactory, real_embedder: Sent
 
 
 # -- a news site on 127.0.0.1 (tests of fetching pages and feeds) ------------------------------------
+NEWS_STORY = [
+    "Storm Doris brought winds of up to 150 kilometres per hour to Ireland on Thursday, the weather service said.",
+    "Thousands of homes lost power in the west of the country, and ferries to the Aran Islands were cancelled.",
+    "Met Éireann said the winds would ease by Friday morning, though rain would continue in the north-west.",
+]
+# A saved news page: navigation, an ad, a byline line, a captioned photo, related stories, comments, a footer.
+NEWS_PAGE = f"""<!doctype html><html lang="en"><head><title>Storm Doris hits Ireland | Harbor Gazette</title>
+<meta property="og:title" content="Storm Doris hits Ireland">
+<meta property="og:site_name" content="Harbor Gazette">
+<meta property="og:url" content="https://gazette.example/news/2017/02/23/storm-doris">
+<meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2017-02-23T09:00:00Z"></head>
+<body><nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/sport">Sport</a></li></ul></nav>
+<div class="ad-slot">Advertisement: cheap flights to Lanzarote</div>
+<main><article><h1>Storm Doris hits Ireland</h1><p class="byline">By Jane Doe</p>
+<figure><img src="waves.jpg"><figcaption>Waves at Salthill on Thursday. (AFP photo)</figcaption></figure>
+<p>{NEWS_STORY[0]}</p><p>{NEWS_STORY[1]}</p><p>{NEWS_STORY[2]}</p></article></main>
+<aside class="related-stories"><h3>Related stories</h3><ul><li><a href="/a">Storm Ewan on its way next week</a></li>
+<li><a href="/b">Ferry operator posts record losses for the year</a></li></ul></aside>
+<section id="comments"><h3>Comments</h3><p>Comment by Pat: terrible weather again this year, nobody warned us.</p></section>
+<footer>Copyright 2017 Harbor Gazette. All rights reserved.</footer></body></html>"""
+
 PAGE = """<!doctype html><html><head><title>Storm Doris hits Ireland | Harbor Gazette</title>
 <meta property="og:site_name" content="Harbor Gazette">
 <meta property="article:published_time" content="2017-02-23T09:00:00Z"></head>

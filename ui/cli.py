@@ -90,11 +90,17 @@ def _parser() -> argparse.ArgumentParser:
                           "index folder (default: the index itself, built from the demo corpus if missing)")
     evaluate.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     evaluate.add_argument("--out", type=Path, default=Path("artifacts/eval"), help="report folder")
-    evaluate.add_argument("--task", choices=("qa", "title", "near-duplicates", "verifier"), default="qa",
+    evaluate.add_argument("--task", choices=("qa", "title", "near-duplicates", "verifier", "html-extraction"),
+                          default="qa",
                           help="qa: the questions file; title: each article's headline finds the article "
                           "(in a title-free index of its own); near-duplicates: the copy detector's precision and "
                           "recall on pairs labelled from the demo corpora (or --corpus); verifier: the written-answer "
-                          "checker on sentences made from each answered question's sources, good and corrupted")
+                          "checker on sentences made from each answered question's sources, good and corrupted; html-extraction: "
+                          "each HTML extractor, field by field, on the labelled saved pages of --pages")
+    evaluate.add_argument("--pages", type=Path, help="folder of labelled pages, NAME.html beside NAME.json "
+                          "(--task html-extraction); built first from --newspaper4k and/or --readability if given")
+    evaluate.add_argument("--newspaper4k", type=Path, help="newspaper4k sdist (.tar.gz) whose tests/data pages to label")
+    evaluate.add_argument("--readability", type=Path, help="Mozilla Readability checkout whose test pages to label")
     evaluate.add_argument("--llm", action="store_true", help="also score written answers from the model at llm_url "
                           "(sentences kept by the checker, answer_contains, latency)")
     evaluate.add_argument("--limit", type=int, help="first N questions (or titles) only")
@@ -347,6 +353,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return _eval_near_duplicates(args, settings)
     if args.task == "verifier":
         return _eval_verifier(args, settings)
+    if args.task == "html-extraction":
+        return _eval_html(args)
     try:
         ks = tuple(int(k) for k in args.k.split(","))
     except ValueError:
@@ -363,6 +371,17 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     result = run_evaluation(options)
     print(result.table)
     print(f"\nwrote {', '.join(str(path) for path in result.files)} in {result.seconds:.0f}s")
+    return 0
+
+
+def _eval_html(args: argparse.Namespace) -> int:
+    from eval.html_extraction import build_page_set, run_html_eval
+
+    if args.pages is None:
+        raise ValueError("--task html-extraction needs --pages DIR (a folder of NAME.html + NAME.json)")
+    if args.newspaper4k or args.readability:
+        print(f"labelled {build_page_set(args.pages, args.newspaper4k, args.readability)} pages into {args.pages}")
+    print(run_html_eval(args.pages))
     return 0
 
 
