@@ -30,7 +30,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
 from index.readers import Record, RecordError
 from index.sentences import split_sentences
 from index.store import DocumentStore, StoreError
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, choose_kind
 
 FORMAT_VERSION = 2  # 2: whole-article BM25 (an index of format 1 gets it on open)
 STORE_FILE = "store.sqlite"
@@ -78,10 +78,13 @@ class IndexConfig:
     # Estimated Jaccard similarity (word 5-shingles, MinHash) at which a new article is taken for a near-copy of a
     # stored one and kept as its alternative source (index/near_duplicates.py); 0 turns detection off.
     near_duplicates: float = DEFAULT_NEAR_THRESHOLD
+    # The FAISS index kind (index/vectors.py): "auto" chooses by passage count; "flat", "ivf" or "hnsw" force one.
+    vector_index: str = "auto"
 
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise ValueError(f"dim must be positive, got {self.dim}")
+        choose_kind(0, self.vector_index)  # refuses an unknown kind, naming it
         if not (self.near_duplicates == 0 or 0 < self.near_duplicates < 1):
             raise ValueError(f"near_duplicates must be 0 (off) or between 0 and 1, got {self.near_duplicates}")
 
@@ -192,18 +195,25 @@ class NewsIndex:
         for _ in range(2):
             manifest = _read_manifest(manifest_path)
             try:
-                return cls._open_existing(folder, manifest, embedder, readonly)
+                return cls._open_existing(folder, manifest, embedder, readonly, config)
             except IndexCorruptError:
                 # An ingest that finished after the manifest was read removes the files it named: read the new one.
                 if _read_manifest(manifest_path) == manifest:
                     raise
-        return cls._open_existing(folder, _read_manifest(manifest_path), embedder, readonly)  # third try: errors stand
+        return cls._open_existing(folder, _read_manifest(manifest_path), embedder, readonly, config)  # errors stand
 
     @classmethod
-    def _open_existing(cls, folder: Path, manifest: dict, embedder: Embedder | None, readonly: bool) -> NewsIndex:
-        """Open the index `manifest` describes; the store is closed again if anything fails."""
+    def _open_existing(cls, folder: Path, manifest: dict, embedder: Embedder | None, readonly: bool,
+                       config: IndexConfig | None = None) -> NewsIndex:
+        """Open the index `manifest` describes; the store is closed again if anything fails.
+
+        Of a `config` given, only the vector index kind applies to an existing index (its next write rebuilds
+        the vectors in that kind); the rest was fixed when the index was built.
+        """
         _check_format(folder, manifest)
         stored = IndexConfig(**manifest["config"])
+        if config is not None and config.vector_index != stored.vector_index:
+            stored = replace(stored, vector_index=config.vector_index)
         if embedder is not None and (embedder.name, embedder.dim) != (stored.model, stored.dim):
             raise ValueError(
                 f"index {folder} was built with {stored.model} ({stored.dim}-d) but the embedder is "
@@ -349,10 +359,13 @@ class NewsIndex:
 
     def _rebuild_derived(self, show_progress: bool) -> None:
         """Recompute FAISS and BM25 from the store (vectors are stored, so nothing is re-embedded)."""
-        ids, vectors = self.store.vectors(self.config.dim)
-        self.vectors = VectorIndex(self.config.dim)
-        self.vectors.add(ids, vectors)
+        self._rebuild_vectors()
         self._rebuild_bm25(show_progress)
+
+    def _rebuild_vectors(self) -> None:
+        """FAISS from the stored vectors, of the kind the passage count (or the config) calls for."""
+        ids, vectors = self.store.vectors(self.config.dim)
+        self.vectors = VectorIndex.build(self.config.dim, ids, vectors, choose_kind(len(ids), self.config.vector_index))
 
     def _rebuild_bm25(self, show_progress: bool) -> None:
         """BM25 over the passages, and over whole articles (a headline asks which story, not which paragraph).
@@ -381,9 +394,13 @@ class NewsIndex:
         version = self._version
         vectors_name = f"vectors-{version}.faiss"
         bm25_name, article_bm25_name = f"bm25-{version}", f"bm25-articles-{version}"
-        self.vectors.save(self.folder / (vectors_name + ".tmp"))
-        os.replace(self.folder / (vectors_name + ".tmp"), self.folder / vectors_name)
-        derived = [vectors_name]
+        if self.vectors.needs_rebuild(self.config.vector_index):  # grown past its kind, or too many tombstones
+            self._rebuild_vectors()
+        derived = []
+        for written in self.vectors.save(self.folder / (vectors_name + ".tmp")):
+            final = written.name.replace(".faiss.tmp", ".faiss", 1)
+            os.replace(written, self.folder / final)
+            derived.append(final)
         for name, bm25 in ((bm25_name, self.bm25), (article_bm25_name, self.article_bm25)):
             tmp = self.folder / (name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
@@ -413,7 +430,9 @@ class NewsIndex:
 
     def _remove_unreferenced(self, manifest: dict) -> None:
         """Under the write lock: delete derived files the manifest does not name (left by a writer that died)."""
-        keep = (manifest["files"]["vectors"], manifest["files"]["bm25"], manifest["files"].get("bm25_articles"))
+        files = manifest["files"]
+        keep = {files["vectors"], files["bm25"], files.get("bm25_articles")}
+        keep |= {name.split("/")[0] for name in files.get("sha256", {})}  # a vector file's tombstones, BM25 folders
         for stale in self.folder.iterdir():
             if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in keep:
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()

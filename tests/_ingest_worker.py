@@ -119,9 +119,10 @@ def _install_hooks(stage: _Stages) -> None:
         stage("persist")
         persist(self)
 
-    def vectors_save_hook(self: VectorIndex, path: Path) -> None:
-        vectors_save(self, path)
+    def vectors_save_hook(self: VectorIndex, path: Path) -> list[Path]:
+        written = vectors_save(self, path)
         stage("vectors-write")
+        return written
 
     def bm25s_save_hook(self: bm25s.BM25, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         bm25s_save(self, *args, **kwargs)

@@ -46,6 +46,7 @@ class Settings:
     max_question_chars: int = 2000
     max_tokens: int = 100
     overlap: int = 1
+    vector_index: str = "auto"  # FAISS index kind: "auto" by passage count, or "flat", "ivf", "hnsw" (next write rebuilds)
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password" turns on the web chat's login
@@ -77,6 +78,8 @@ class Settings:
             raise ValueError(f"setting min_dense must be a cosine in [-1, 1], got {self.min_dense!r}")
         if self.max_tokens < 16:
             raise ValueError(f"setting max_tokens must be >= 16, got {self.max_tokens!r}")
+        if self.vector_index not in ("auto", "flat", "ivf", "hnsw"):
+            raise ValueError(f"setting vector_index must be auto, flat, ivf or hnsw, got {self.vector_index!r}")
         if self.time_mode not in ("prefer", "filter"):
             raise ValueError(f"setting time_mode must be 'prefer' or 'filter', got {self.time_mode!r}")
         if self.precision not in PRECISIONS:

@@ -26,7 +26,8 @@ def open_index(settings: Settings, *, readonly: bool, index_dir: Path | None = N
     share forward passes (a BatchingEmbedder)."""
     model = make_embedder(settings)
     embedder: Embedder = BatchingEmbedder(model) if shared else model
-    config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=settings.max_tokens, overlap=settings.overlap)
+    config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=settings.max_tokens, overlap=settings.overlap,
+                         vector_index=settings.vector_index)
     return NewsIndex.open(index_dir or settings.index_dir, embedder, config=config, readonly=readonly)
 
 

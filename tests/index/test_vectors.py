@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.vectors import VectorIndex
+from index.vectors import FLAT_MAX_PASSAGES, MIN_IVF_PASSAGES, VectorIndex, choose_kind, ivf_lists
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -72,3 +72,66 @@ def test_save_and_load(tmp_path: Path, filled: tuple) -> None:
 def test_dimension_is_validated() -> None:
     with pytest.raises(ValueError, match="dim must be positive, got 0"):
         VectorIndex(0)
+
+
+# -- index kinds ---------------------------------------------------------------------------------------------
+
+
+def test_the_kind_is_chosen_by_size_unless_forced() -> None:
+    assert choose_kind(1_000) == "flat" and choose_kind(FLAT_MAX_PASSAGES) == "flat"
+    assert choose_kind(FLAT_MAX_PASSAGES + 1) == "ivf"
+    assert choose_kind(10, "hnsw") == "hnsw" and choose_kind(5_000, "flat") == "flat"
+    assert choose_kind(MIN_IVF_PASSAGES - 1, "ivf") == "flat"  # too few vectors to train centroids on
+    with pytest.raises(ValueError, match="'annoy'"):
+        choose_kind(10, "annoy")
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((40, 32))
+    vectors = unit(centres[rng.integers(0, 40, 3000)] + 0.6 * rng.standard_normal((3000, 32)))
+    return np.arange(3000, dtype=np.int64) * 3 + 11, vectors  # ids that are not row numbers
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_each_kind_finds_the_exact_neighbours_and_round_trips_add_delete_save_load(
+        kind: str, corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    ids, vectors = corpus
+    index = VectorIndex.build(32, ids[:2500], vectors[:2500], kind)
+    index.add(ids[2500:], vectors[2500:])
+    assert (index.kind, len(index)) == (kind, 3000)
+    queries = vectors[:50]
+    exact = ids[np.argsort(-(queries @ vectors.T), axis=1)[:, :10]]
+    recall = np.mean([len(set(index.search(q, 10)[1]) & set(row)) / 10 for q, row in zip(queries, exact)])
+    assert recall >= 0.95, recall
+    gone = [int(i) for i in ids[:10]]
+    index.remove(gone)
+    assert len(index) == 2990 and not set(gone) & set(index.ids().tolist())
+    assert not set(gone) & set(index.search(vectors[0], 20)[1].tolist())
+    allowed = ids[5:25]  # five of them deleted: a filtered search is exact among the others
+    scores, found = index.search(vectors[20], 30, allowed_ids=allowed)
+    assert set(found) == set(allowed[5:].tolist()) and found[0] == ids[20]
+    written = index.save(tmp_path / "v.faiss")
+    loaded = VectorIndex.load(tmp_path / "v.faiss", 32)
+    assert (loaded.kind, len(loaded)) == (kind, 2990) and sorted(loaded.ids()) == sorted(index.ids())
+    assert [p.name for p in written] == ["v.faiss"] + (["v.faiss.deleted.npy"] if kind == "hnsw" else [])
+    np.testing.assert_allclose(loaded.reconstruct(int(ids[100])), vectors[100], atol=0.02)  # SQ8 is near, not equal
+    assert list(loaded.search(vectors[100], 1)[1]) == [ids[100]]
+
+
+def test_hnsw_keeps_tombstones_until_a_rebuild_is_due(corpus: tuple[np.ndarray, np.ndarray]) -> None:
+    ids, vectors = corpus
+    index = VectorIndex.build(32, ids[:100], vectors[:100], "hnsw")
+    index.remove([int(i) for i in ids[:19]])
+    assert not index.needs_rebuild("hnsw") and index.deleted_share() == pytest.approx(0.19)
+    index.remove([int(ids[19])])
+    assert index.needs_rebuild("hnsw")
+    with pytest.raises(ValueError, match="deleted"):
+        index.add(ids[:1], vectors[:1])
+
+
+def test_an_ivf_index_needs_vectors_to_train_on() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        VectorIndex.build(8, np.zeros(0, dtype=np.int64), np.zeros((0, 8), dtype=np.float32), "ivf")
+    assert ivf_lists(10) == 10 and ivf_lists(1_000_000) == 4000 and ivf_lists(3000) == 76
