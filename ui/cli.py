@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=200, help="questions to time")
     bench.add_argument("--query-index", type=Path, help="time questions on this existing index (default: the one built)")
     bench.add_argument("--questions", type=Path, help="questions JSONL to time (default: article titles of the corpus)")
+    bench.add_argument("--scale", action="store_true", help="each vector index kind at growing sizes made from the "
+                       "index's real vectors: recall@10 of exact, latency, build time, memory (eval/scale_bench.py)")
+    bench.add_argument("--sizes", default="100000,300000,1000000", help="--scale: passage counts (default: %(default)s)")
+    bench.add_argument("--kinds", default="flat,ivf,hnsw", help="--scale: index kinds (default: %(default)s)")
+    bench.add_argument("--out", type=Path, default=Path("artifacts/bench-scale"), help="--scale: report folder")
 
     load = sub.add_parser("loadtest", parents=[common], help="concurrent clients against a running `newsqa serve`")
     load.add_argument("--url", default="http://127.0.0.1:7860", help="the running chat (default: %(default)s)")
@@ -442,6 +447,9 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmark import BenchOptions, run_benchmark
 
+    if args.scale:
+        return _bench_scale(args, settings)
+
     run_benchmark(BenchOptions(
         model=settings.model, precision=settings.precision, cache_dir=settings.cache_dir,
         retrieval=settings.retrieval_config(), answering=settings.answer_config(), time_mode=settings.time_mode,
@@ -449,6 +457,25 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         overlap=settings.overlap, articles=args.articles, queries=args.queries, questions=args.questions,
         show_progress=not args.quiet, query_index=args.query_index,
     ))
+    return 0
+
+
+def _bench_scale(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.scale_bench import ScaleOptions, run_scale_bench
+
+    try:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+    except ValueError:
+        raise ValueError(f"--sizes expects comma-separated passage counts, got {args.sizes!r}") from None
+    options = ScaleOptions(sizes=sizes, kinds=tuple(args.kinds.split(",")), queries=args.queries,
+                           show_progress=not args.quiet)
+    _require_index(settings)
+    index = open_index(settings, readonly=True)
+    try:
+        print(run_scale_bench(index, options, args.out))
+    finally:
+        index.close()
+    print(f"\nwrote {args.out / 'scale.md'}, {args.out / 'scale.png'}")
     return 0
 
 
