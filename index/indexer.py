@@ -167,6 +167,9 @@ class NewsIndex:
         self.articles: dict[str, ArticleInfo] = {}
         self._row_of: dict[int, int] = {}
         self._version: int | None = None  # store version the tables and derived structures reflect
+        # The store version of the derived files found on open when they were behind the store (an ingest stopped
+        # between its commit and saving them) and were rebuilt from it; None when they were current.
+        self.recovered_from: int | None = None
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -236,6 +239,7 @@ class NewsIndex:
                 # A writer stopped (or is still going) between committing to the store and rewriting the
                 # derived files: rebuild them from the store, and save them unless that writer still runs.
                 index._refresh()
+                index.recovered_from = manifest["store_version"]
                 if not readonly:
                     index._persist_unless_locked()
         except BaseException:
@@ -547,8 +551,14 @@ class NewsIndex:
             for i, (s, e) in enumerate(self.store.sentence_offsets(article.doc_id))
         ]
 
+    def saved_behind_store(self) -> bool:
+        """Whether the derived files on disk are of an older store version than the store (rebuilt in memory
+        on open; the next writer saves them)."""
+        return _read_manifest(self.folder / MANIFEST_FILE)["store_version"] != self.store.version
+
     def check(self) -> list[str]:
-        """Consistency problems (empty list when the index is sound)."""
+        """Consistency problems (empty list when the index is sound). Derived files saved behind the store are
+        not damage (see `saved_behind_store`): the open rebuilt them from the store."""
         problems: list[str] = []
         counts = self.store.counts()
         ids = set(self.vectors.ids().tolist())
@@ -563,7 +573,7 @@ class NewsIndex:
         if orphans:
             problems.append(f"{len(orphans)} articles referenced by passages are missing")
         manifest = _read_manifest(self.folder / MANIFEST_FILE)
-        if manifest["counts"] != counts:
+        if manifest["store_version"] == self.store.version and manifest["counts"] != counts:
             problems.append(f"manifest counts {manifest['counts']} differ from the store {counts}")
         for ref in self.passages:
             if not 0 <= ref.start < ref.end:

@@ -328,8 +328,17 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     if args.repair:
         index = NewsIndex.repair(settings.index_dir, show_progress=not args.quiet)
         print(f"rebuilt vector, BM25 and manifest files of {settings.index_dir} from the document store")
+    elif index_exists(settings.index_dir):
+        # Opened to write: derived files an interrupted ingest left behind the store are rebuilt and saved.
+        index = NewsIndex.open(settings.index_dir, readonly=False)
+        if index.recovered_from is not None:
+            saved = ("saved them" if not index.saved_behind_store() else
+                     "an ingest still running will save them")
+            print(f"note: the vector, BM25 and manifest files were behind the store (store version "
+                  f"{index.store.version}, files of version {index.recovered_from}: an ingest stopped before "
+                  f"saving them); recovered automatically: rebuilt them from the store and {saved}")
     else:
-        index = NewsIndex.open(settings.index_dir, readonly=True)
+        index = NewsIndex.open(settings.index_dir, readonly=True)  # names the folder that holds no index
     counts = index.store.counts()
     problems = index.check()
     print(f"{settings.index_dir}: {counts['articles']} articles, {counts['sentences']} sentences, "

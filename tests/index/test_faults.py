@@ -254,7 +254,7 @@ def test_killed_ingest_recovers(kill: Kill, tmp_path: Path, scenarios: dict[bool
         reader = NewsIndex.open(folder, fake_embedder, readonly=True)
         assert len(reader.passages) == len(reader.vectors) == reader.bm25.n_docs == reader.store.counts()["passages"]
         assert set(reader.articles) == set(states)
-        assert [p for p in reader.check() if not p.startswith("manifest counts")] == []
+        assert reader.check() == []  # behind the store is not damage: the open rebuilt the view
         _assert_answers(reader, list(states))
         reader.close()
     # A writer's open saves the rebuilt files; a fresh open then finds everything consistent.

@@ -12,6 +12,7 @@ import pytest
 import ui.wiring
 from index.embedding import PACKAGED_MODEL, SentenceTransformerEmbedder
 from index.indexer import NewsIndex
+from index.models import Article
 from qa.answering import FEATURES
 from ui.cli import main
 from ui.settings import Settings
@@ -103,6 +104,22 @@ def test_check_and_delete_on_an_index(tiny_index: NewsIndex, capsys: pytest.Capt
     assert code == 1 and "deleted 0 article(s)" in out
     code, out, _ = run(capsys, "check", "--index", folder)
     assert code == 0 and f"{folder}: 5 articles" in out
+
+
+def test_check_recovers_files_an_interrupted_ingest_left_behind_the_store(
+        tiny_index: NewsIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ingest that committed to the store and stopped before saving the derived files is not damage."""
+    folder = str(tiny_index.folder)
+    with monkeypatch.context() as patched:  # the ingest "dies" between its commit and saving the files
+        patched.setattr(NewsIndex, "_persist_derived", lambda self: None)
+        tiny_index.add([Article("late", "Late story", "A late story arrived on Friday about the harbour bridge.")],
+                       show_progress=False)
+    assert NewsIndex.open(folder, readonly=True).saved_behind_store()
+    code, out, _ = run(capsys, "check", "--index", folder)
+    assert code == 0 and out.splitlines()[-1] == "ok" and "recovered automatically" in out and "saved them" in out
+    assert f"{folder}: 7 articles" in out and not NewsIndex.open(folder, readonly=True).saved_behind_store()
+    code, out, _ = run(capsys, "check", "--index", folder)
+    assert code == 0 and "recovered" not in out  # once saved, nothing to recover
 
 
 def test_list_filters_by_outlet_date_and_text(tiny_index: NewsIndex, capsys: pytest.CaptureFixture[str]) -> None:
