@@ -1,19 +1,11 @@
-"""The index folder: document store + FAISS + BM25 + manifest, written safely, opened with checks.
+"""The index folder opened for search and writing: its document store, tables, and derived files.
 
-Layout of an index folder:
-    store.sqlite          articles, sentence offsets, passages and vectors (source of truth)
-    vectors-<v>.faiss     FAISS index of passage vectors, as of store version <v>
-    bm25-<v>/             BM25 over passages: arrays and vocabulary (bm25s format, JSON + .npy)
-    bm25-articles-<v>/    BM25 over whole articles (headline, if indexed, + text), same format
-    manifest.json         model, dimension, tokenizer, chunking, counts, and the files above
-    write.lock            held by the one process writing
-
-A write commits to SQLite batch by batch; the derived files are rewritten at the end and the
-manifest is replaced atomically last. If a writer dies in between, the next open sees that the
-derived files are older than the store and rebuilds them from it (no re-embedding). The manifest
-records the size and SHA-256 of every derived file, so a damaged one is refused on open rather
-than served. One process writes at a time (`write.lock`); a writer first catches up with whatever
-another writer committed before it got the lock, so writes never interleave.
+A write commits to SQLite batch by batch; the derived files (`index/derived.py`) are rewritten at the end
+and the manifest is replaced atomically last. If a writer dies in between, the next open sees that the
+derived files are older than the store and rebuilds them from it (no re-embedding). The manifest records the
+size and SHA-256 of every derived file, so a damaged one is refused on open rather than served. One process
+writes at a time (`write.lock`); a writer first catches up with whatever another writer committed before it
+got the lock, so writes never interleave. The folder's files are listed in `index/layout.py`.
 
 An article id is the identity of an article: ingesting the same id with a different text replaces
 the stored version (the later one wins, also within one input); the same text under another id is
@@ -22,131 +14,54 @@ skipped as a duplicate.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import os
-import shutil
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from index.chunking import OFFLINE_ENCODING, Chunker
+from index.chunking import Chunker
+from index.derived import DerivedFiles
 from index.embedding import Embedder
-from index.lexical import BM25Index, tokenize
+from index.ingest import (
+    TOO_SHORT,
+    IngestPlan,
+    IngestReport,
+    PendingBatch,
+    near_duplicate_index,
+)
+from index.layout import (
+    MANIFEST_FILE,
+    STORE_FILE,
+    ArticleInfo,
+    IndexConfig,
+    IndexCorruptError,
+    IndexLockedError,
+    NewsIndexError,
+    PassageRef,
+    article_category,
+    check_format,
+    derived_current,
+    missing_store,
+    open_store,
+    read_manifest,
+    write_lock,
+)
+from index.lexical import BM25Index
 from index.models import Article, Passage, Sentence
-from index.ingest import TOO_SHORT, IngestPlan, IngestReport, PendingBatch, near_duplicate_index
-from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
 from index.readers import Record, RecordError
 from index.sentences import split_sentences
-from index.store import DocumentStore, StoreError
-from index.vectors import VectorIndex, choose_kind
+from index.store import DocumentStore
+from index.vectors import VectorIndex
 
-FORMAT_VERSION = 2  # 2: whole-article BM25 (an index of format 1 gets it on open)
-STORE_FILE = "store.sqlite"
-MANIFEST_FILE = "manifest.json"
-LOCK_FILE = "write.lock"
+__all__ = ["MANIFEST_FILE", "STORE_FILE", "IndexConfig", "IndexCorruptError", "IndexLockedError", "NewsIndex",
+           "NewsIndexError"]
 
 
-class IndexError_(RuntimeError):
-    """Base for index problems a user can act on."""
-
-
-class IndexCorruptError(IndexError_):
-    """A file of the index is missing, truncated or inconsistent; the message says how to rebuild."""
-
-
-class IndexLockedError(IndexError_):
-    """Another process is writing to this index."""
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """What the index was built with; fixed at creation and recorded in the manifest."""
-
-    model: str
-    dim: int
-    encoding: str = OFFLINE_ENCODING
-    max_tokens: int = 100
-    overlap: int = 1
-    title_in_index: bool = True  # headline prepended to each passage for embedding and BM25
-    # Estimated Jaccard similarity (word 5-shingles, MinHash) at which a new article is taken for a near-copy of a
-    # stored one and kept as its alternative source (index/near_duplicates.py); 0 turns detection off.
-    near_duplicates: float = DEFAULT_NEAR_THRESHOLD
-    # The FAISS index kind (index/vectors.py): "auto" chooses by passage count; "flat", "ivf" or "hnsw" force one.
-    vector_index: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ValueError(f"dim must be positive, got {self.dim}")
-        choose_kind(0, self.vector_index)  # refuses an unknown kind, naming it
-        if not (self.near_duplicates == 0 or 0 < self.near_duplicates < 1):
-            raise ValueError(f"near_duplicates must be 0 (off) or between 0 and 1, got {self.near_duplicates}")
-
-
-@dataclass(frozen=True)
-class PassageRef:
-    """Where a passage lies: the in-memory table the retriever works from."""
-
-    passage_id: int
-    doc_id: str
-    start: int
-    end: int
-    first_sentence: int
-    last_sentence: int
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    doc_id: str
-    title: str
-    date: str
-    source: str
-    category: str = ""  # metadata "category" (or "section"), e.g. a BBC demo article's "sport"
-
-
-def article_category(metadata: dict) -> str:
-    """The category an article's metadata names ("category", else "section"), as text; "" when none."""
-    for key in ("category", "section"):  # as the store's SQL reads it (index/store.py _CATEGORY)
-        value = metadata.get(key)
-        if isinstance(value, str) and value != "":
-            return value.strip()
-    return ""
-
-
-@contextmanager
-def _write_lock(folder: Path, wait: bool) -> Iterator[None]:
-    handle = (folder / LOCK_FILE).open("a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise IndexLockedError(
-                    f"{folder} is being written by another process (lock {folder / LOCK_FILE}); try again when it ends"
-                ) from None
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-class NewsIndex:
+class NewsIndex(DerivedFiles):
     """An index folder opened for search and (unless `readonly`) for writing.
 
     Use `NewsIndex.open(folder, embedder)`; a missing folder is created with `config`.
@@ -184,7 +99,7 @@ class NewsIndex:
         if not manifest_path.exists():
             store = None
             if store_path.exists():
-                store = _open_store(store_path, readonly)
+                store = open_store(store_path, readonly)
                 if store.version or any(store.counts().values()):
                     store.close()
                     raise IndexCorruptError(
@@ -194,16 +109,16 @@ class NewsIndex:
             # No store, or one that a creation interrupted before anything was committed.
             return cls._create(folder, store, embedder, config, readonly)
         if not store_path.exists():  # never create an empty store under a manifest: that would lose the index
-            raise IndexCorruptError(_missing_store(folder))
+            raise IndexCorruptError(missing_store(folder))
         for _ in range(2):
-            manifest = _read_manifest(manifest_path)
+            manifest = read_manifest(manifest_path)
             try:
                 return cls._open_existing(folder, manifest, embedder, readonly, config)
             except IndexCorruptError:
                 # An ingest that finished after the manifest was read removes the files it named: read the new one.
-                if _read_manifest(manifest_path) == manifest:
+                if read_manifest(manifest_path) == manifest:
                     raise
-        return cls._open_existing(folder, _read_manifest(manifest_path), embedder, readonly, config)  # errors stand
+        return cls._open_existing(folder, read_manifest(manifest_path), embedder, readonly, config)  # errors stand
 
     @classmethod
     def _open_existing(cls, folder: Path, manifest: dict, embedder: Embedder | None, readonly: bool,
@@ -213,7 +128,7 @@ class NewsIndex:
         Of a `config` given, only the vector index kind applies to an existing index (its next write rebuilds
         the vectors in that kind); the rest was fixed when the index was built.
         """
-        _check_format(folder, manifest)
+        check_format(folder, manifest)
         stored = IndexConfig(**manifest["config"])
         if config is not None and config.vector_index != stored.vector_index:
             stored = replace(stored, vector_index=config.vector_index)
@@ -222,14 +137,14 @@ class NewsIndex:
                 f"index {folder} was built with {stored.model} ({stored.dim}-d) but the embedder is "
                 f"{embedder.name} ({embedder.dim}-d); use the same model or build a new index"
             )
-        store = _open_store(folder / STORE_FILE, readonly)
+        store = open_store(folder / STORE_FILE, readonly)
         try:
             index = cls(folder, store, stored, embedder, readonly)
             with index.store.snapshot():
                 version = index.store.version
                 if manifest["store_version"] == version:
                     index._verify_store(manifest)
-                if _derived_current(manifest, version):
+                if derived_current(manifest, version):
                     index._load_tables()
                     index._load_derived(manifest)
                     index._version = version
@@ -255,7 +170,7 @@ class NewsIndex:
                 store.close()
             raise IndexCorruptError(f"{folder} holds no newsqa index ({MANIFEST_FILE} missing); build one with `newsqa ingest`")
         folder.mkdir(parents=True, exist_ok=True)
-        store = store or _open_store(folder / STORE_FILE, readonly=False)
+        store = store or open_store(folder / STORE_FILE, readonly=False)
         if config is None and (stored := store.get_meta("config")):  # the interrupted creation's config
             config = IndexConfig(**json.loads(stored))
         if config is None:
@@ -294,7 +209,7 @@ class NewsIndex:
     def _persist_unless_locked(self) -> None:
         """Save the derived files now, unless another process holds the write lock (it saves them at its end)."""
         try:
-            with _write_lock(self.folder, wait=False):
+            with write_lock(self.folder, wait=False):
                 self._catch_up()
                 self._persist_derived()
         except IndexLockedError:
@@ -302,14 +217,14 @@ class NewsIndex:
 
     def _tidy_unless_locked(self, manifest: dict) -> None:
         try:
-            with _write_lock(self.folder, wait=False):
+            with write_lock(self.folder, wait=False):
                 self._remove_unreferenced(manifest)
         except IndexLockedError:
             pass
 
     def _derived_stale(self) -> bool:
         try:
-            return not _derived_current(_read_manifest(self.folder / MANIFEST_FILE), self._version)
+            return not derived_current(read_manifest(self.folder / MANIFEST_FILE), self._version)
         except IndexCorruptError:
             return True
 
@@ -324,122 +239,6 @@ class NewsIndex:
         self.passages = [PassageRef(*row) for row in self.store.passage_rows()]
         self._row_of = {p.passage_id: row for row, p in enumerate(self.passages)}
 
-    def _load_derived(self, manifest: dict) -> None:
-        files = manifest["files"]
-        vectors_path = self.folder / files["vectors"]
-        bm25_path = self.folder / files["bm25"]
-        article_bm25_path = self.folder / files["bm25_articles"]
-        repair = f"rebuild it with `newsqa check --repair --index {self.folder}`"
-        if not vectors_path.exists() or vectors_path.stat().st_size != files["vectors_bytes"]:
-            size = vectors_path.stat().st_size if vectors_path.exists() else "missing"
-            raise IndexCorruptError(
-                f"{vectors_path} is damaged (size {size}, manifest says {files['vectors_bytes']} bytes); {repair}"
-            )
-        for folder in (bm25_path, article_bm25_path):
-            if not folder.is_dir():
-                raise IndexCorruptError(f"{folder} is missing; {repair}")
-        for name, digest in files.get("sha256", {}).items():  # absent in manifests of older indexes
-            path = self.folder / name
-            if not path.is_file() or _sha256(path) != digest:
-                state = "missing" if not path.is_file() else "damaged (its SHA-256 differs from the manifest)"
-                raise IndexCorruptError(f"{path} is {state}; {repair}")
-        try:
-            self.vectors = VectorIndex.load(vectors_path, self.config.dim)
-        except (RuntimeError, ValueError) as exc:
-            raise IndexCorruptError(f"{vectors_path} cannot be read ({exc}); {repair}") from exc
-        self.bm25 = _load_bm25(bm25_path, repair)
-        self.article_bm25 = _load_bm25(article_bm25_path, repair)
-        expected = len(self.passages)
-        if len(self.vectors) != expected or self.bm25.n_docs != expected:
-            raise IndexCorruptError(
-                f"{self.folder}: store has {expected} passages but {vectors_path.name} has {len(self.vectors)} "
-                f"and {bm25_path.name} has {self.bm25.n_docs}; {repair}"
-            )
-        if self.article_bm25.ids.tolist() != list(self.articles):
-            raise IndexCorruptError(
-                f"{self.folder}: {article_bm25_path.name} does not hold the store's {len(self.articles)} articles in "
-                f"their order ({self.article_bm25.n_docs} rows); {repair}"
-            )
-
-    def _rebuild_derived(self, show_progress: bool) -> None:
-        """Recompute FAISS and BM25 from the store (vectors are stored, so nothing is re-embedded)."""
-        self._rebuild_vectors()
-        self._rebuild_bm25(show_progress)
-
-    def _rebuild_vectors(self) -> None:
-        """FAISS from the stored vectors, of the kind the passage count (or the config) calls for."""
-        ids, vectors = self.store.vectors(self.config.dim)
-        self.vectors = VectorIndex.build(self.config.dim, ids, vectors, choose_kind(len(ids), self.config.vector_index))
-
-    def _rebuild_bm25(self, show_progress: bool) -> None:
-        """BM25 over the passages, and over whole articles (a headline asks which story, not which paragraph).
-
-        Article rows follow `articles` (the store's insertion order) and carry their ids, checked on open.
-        """
-        token_lists = []
-        article_tokens: dict[str, list[str]] = {}
-        cache: dict[str, Article] = {}
-        for ref in tqdm(self.passages, desc="BM25 index", unit="passage", disable=not show_progress, leave=False):
-            article = cache.get(ref.doc_id) or self.store.article(ref.doc_id)
-            if ref.doc_id not in cache:
-                article_tokens[ref.doc_id] = tokenize(self._index_text(article.title, article.text))
-            cache = {ref.doc_id: article}
-            token_lists.append(tokenize(self._index_text(article.title, article.text[ref.start : ref.end])))
-        self.bm25 = BM25Index.build(np.array([p.passage_id for p in self.passages], dtype=np.int64), token_lists)
-        self.article_bm25 = BM25Index.build(np.array(list(self.articles), dtype=str),
-                                            [article_tokens.get(doc_id, []) for doc_id in self.articles])
-
-    def _index_text(self, title: str, passage_text: str) -> str:
-        """The text embedded and BM25-indexed for a passage: its headline (if configured) then the passage."""
-        return f"{title}\n{passage_text}" if self.config.title_in_index and title else passage_text
-
-    def _persist_derived(self) -> None:
-        """Write vectors, BM25 and then the manifest (the commit point); remove older files."""
-        version = self._version
-        vectors_name = f"vectors-{version}.faiss"
-        bm25_name, article_bm25_name = f"bm25-{version}", f"bm25-articles-{version}"
-        if self.vectors.needs_rebuild(self.config.vector_index):  # grown past its kind, or too many tombstones
-            self._rebuild_vectors()
-        derived = []
-        for written in self.vectors.save(self.folder / (vectors_name + ".tmp")):
-            final = written.name.replace(".faiss.tmp", ".faiss", 1)
-            os.replace(written, self.folder / final)
-            derived.append(final)
-        for name, bm25 in ((bm25_name, self.bm25), (article_bm25_name, self.article_bm25)):
-            tmp = self.folder / (name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            bm25.save(tmp)
-            shutil.rmtree(self.folder / name, ignore_errors=True)
-            os.replace(tmp, self.folder / name)
-            derived += sorted(f"{name}/{p.name}" for p in (self.folder / name).iterdir())
-        counts = self.store.counts()
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "config": asdict(self.config),
-            "store_version": version,
-            "store_sha256": self.store.digest(),
-            "counts": counts,
-            "files": {
-                "store": STORE_FILE,
-                "vectors": vectors_name,
-                "vectors_bytes": (self.folder / vectors_name).stat().st_size,
-                "bm25": bm25_name,
-                "bm25_articles": article_bm25_name,
-                "sha256": {name: _sha256(self.folder / name) for name in derived},
-            },
-            "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        _atomic_write_text(self.folder / MANIFEST_FILE, json.dumps(manifest, indent=2))
-        self._remove_unreferenced(manifest)
-
-    def _remove_unreferenced(self, manifest: dict) -> None:
-        """Under the write lock: delete derived files the manifest does not name (left by a writer that died)."""
-        files = manifest["files"]
-        keep = {files["vectors"], files["bm25"], files.get("bm25_articles")}
-        keep |= {name.split("/")[0] for name in files.get("sha256", {})}  # a vector file's tombstones, BM25 folders
-        for stale in self.folder.iterdir():
-            if stale.name.startswith(("vectors-", "bm25-")) and stale.name not in keep:
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, records: Iterable[Record], *, batch_articles: int = 32, batch_size: int = 64,
@@ -454,7 +253,7 @@ class NewsIndex:
         self._check_writable()
         report = IngestReport()
         started = time.perf_counter()
-        with _write_lock(self.folder, wait_for_lock):
+        with write_lock(self.folder, wait_for_lock):
             self._catch_up()
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
             plan = IngestPlan(self.store, report, near_duplicate_index(self.store, self.config.near_duplicates),
@@ -518,7 +317,7 @@ class NewsIndex:
     def delete(self, doc_ids: list[str]) -> list[str]:
         """Remove articles; returns the ids that were present."""
         self._check_writable()
-        with _write_lock(self.folder, wait=True):
+        with write_lock(self.folder, wait=True):
             self._catch_up()
             present = [d for d in dict.fromkeys(doc_ids)  # each id once: articles, and near-copies kept as sources
                        if d in self.articles or self.store.copy(d) is not None]
@@ -554,7 +353,7 @@ class NewsIndex:
     def saved_behind_store(self) -> bool:
         """Whether the derived files on disk are of an older store version than the store (rebuilt in memory
         on open; the next writer saves them)."""
-        return _read_manifest(self.folder / MANIFEST_FILE)["store_version"] != self.store.version
+        return read_manifest(self.folder / MANIFEST_FILE)["store_version"] != self.store.version
 
     def check(self) -> list[str]:
         """Consistency problems (empty list when the index is sound). Derived files saved behind the store are
@@ -572,7 +371,7 @@ class NewsIndex:
         orphans = {p.doc_id for p in self.passages} - set(self.articles)
         if orphans:
             problems.append(f"{len(orphans)} articles referenced by passages are missing")
-        manifest = _read_manifest(self.folder / MANIFEST_FILE)
+        manifest = read_manifest(self.folder / MANIFEST_FILE)
         if manifest["store_version"] == self.store.version and manifest["counts"] != counts:
             problems.append(f"manifest counts {manifest['counts']} differ from the store {counts}")
         for ref in self.passages:
@@ -589,20 +388,20 @@ class NewsIndex:
         """
         folder = Path(folder)
         if not (folder / STORE_FILE).exists():
-            raise IndexCorruptError(_missing_store(folder))
-        store = _open_store(folder / STORE_FILE, readonly=False)
+            raise IndexCorruptError(missing_store(folder))
+        store = open_store(folder / STORE_FILE, readonly=False)
         try:
             stored = store.get_meta("config")
             if stored is None:
                 raise IndexCorruptError(f"{store.path} has no index settings; move {folder} aside and re-run `newsqa ingest`")
             index = cls(folder, store, IndexConfig(**json.loads(stored)), None, readonly=False)
-            with _write_lock(folder, wait=True):
+            with write_lock(folder, wait=True):
                 try:
-                    manifest = _read_manifest(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).exists() else None
+                    manifest = read_manifest(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).exists() else None
                 except IndexCorruptError:
                     manifest = None  # unreadable: nothing to compare the store with
                 if manifest is not None:
-                    _check_format(folder, manifest)  # never rewrite a newer index in this version's format
+                    check_format(folder, manifest)  # never rewrite a newer index in this version's format
                     index._verify_store(manifest)
                 index._refresh(show_progress=show_progress)
                 index._persist_derived()
@@ -614,61 +413,4 @@ class NewsIndex:
     def close(self) -> None:
         self.store.close()
 
-
-def _check_format(folder: Path, manifest: dict) -> None:
-    if manifest.get("format_version", 1) > FORMAT_VERSION:
-        raise ValueError(f"index {folder} was written by a newer newsqa (index format {manifest['format_version']}, "
-                         f"this one reads up to {FORMAT_VERSION}); upgrade newsqa to open it")
-
-
-def _open_store(path: Path, readonly: bool) -> DocumentStore:
-    try:
-        return DocumentStore(path, readonly=readonly)
-    except StoreError as exc:
-        raise IndexCorruptError(
-            f"{exc}. The document store cannot be rebuilt from the other files: move {path.parent} aside "
-            f"and re-run `newsqa ingest` on your sources"
-        ) from exc
-
-
-def _missing_store(folder: Path) -> str:
-    return (f"{folder / STORE_FILE} is missing; the document store cannot be rebuilt from the other files: restore it, "
-            f"or move {folder} aside and re-run `newsqa ingest` on your sources")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _derived_current(manifest: dict, store_version: int | None) -> bool:
-    """Whether the manifest's derived files reflect `store_version` (format 1 had no article BM25: stale)."""
-    return manifest["store_version"] == store_version and "bm25_articles" in manifest["files"]
-
-
-def _load_bm25(path: Path, repair: str) -> BM25Index:
-    try:
-        return BM25Index.load(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise IndexCorruptError(f"{path} cannot be read ({exc}); {repair}") from exc
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        IndexConfig(**manifest["config"])
-        files = manifest["files"]
-        if not (isinstance(files["vectors"], str) and isinstance(files["bm25"], str)
-                and isinstance(files.get("bm25_articles", ""), str)
-                and isinstance(manifest.get("format_version", 1), int)
-                and isinstance(files["vectors_bytes"], int) and isinstance(manifest["store_version"], int)):
-            raise ValueError("unexpected field types")
-        return manifest
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(
-            f"{path} is missing or unreadable ({exc}); rebuild it with `newsqa check --repair --index {path.parent}`"
-        ) from exc
 

@@ -31,7 +31,7 @@ from typing import IO
 import bm25s
 import numpy as np
 
-import index.indexer as indexer
+import index.derived as derived
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, IndexLockedError, NewsIndex
 from index.models import Article
@@ -100,7 +100,7 @@ def _install_hooks(stage: _Stages) -> None:
     """Wrap the seams of an ingest so each reports its stage (and maybe sleeps) at the right moment."""
     bump, write_batch = DocumentStore._bump_version, DocumentStore.write_batch
     rebuild_bm25, persist = NewsIndex._rebuild_bm25, NewsIndex._persist_derived
-    vectors_save, bm25s_save, atomic_write = VectorIndex.save, bm25s.BM25.save, indexer._atomic_write_text
+    vectors_save, bm25s_save, atomic_write = VectorIndex.save, bm25s.BM25.save, derived.atomic_write_text
 
     def bump_version(self: DocumentStore) -> None:
         stage("store")
@@ -140,7 +140,7 @@ def _install_hooks(stage: _Stages) -> None:
     NewsIndex._persist_derived = persist_hook
     VectorIndex.save = vectors_save_hook
     bm25s.BM25.save = bm25s_save_hook
-    indexer._atomic_write_text = atomic_write_hook
+    derived.atomic_write_text = atomic_write_hook
 
 
 class StageEmbedder(HashEmbedder):

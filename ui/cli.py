@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 from index.demo import DEMO_CORPORA
-from index.indexer import IndexError_, NewsIndex
+from index.indexer import NewsIndexError, NewsIndex
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config).with_overrides(index_dir=args.index)
         return _COMMANDS[args.command](args, settings)
-    except (IndexError_, ValueError, OSError) as exc:  # OSError: files, folders, ports, the demo download
+    except (NewsIndexError, ValueError, OSError) as exc:  # OSError: files, folders, ports, the demo download
         print(f"newsqa {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

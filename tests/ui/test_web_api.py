@@ -19,7 +19,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from threadpoolctl import ThreadpoolController, threadpool_info
 
 from index.embedding import HashEmbedder
-from index.indexer import IndexConfig, IndexError_, NewsIndex
+from index.indexer import IndexConfig, NewsIndexError, NewsIndex
 from qa.models import AlternativeSource, Answer, Citation, Filters
 from qa.pipeline import QAPipeline
 from ui.render import Mark, TurnView, answer_html, highlight, safe_url, sources_html, sources_panel, text_html
@@ -162,7 +162,7 @@ def test_only_loopback_without_login_goes_unwarned() -> None:
 
 
 def test_serve_names_a_missing_index(tmp_path: Path) -> None:
-    with pytest.raises(IndexError_, match="newsqa ingest"):
+    with pytest.raises(NewsIndexError, match="newsqa ingest"):
         serve(Settings(index_dir=tmp_path / "nothing-here"))
 
 
