@@ -23,7 +23,7 @@ from index.layout import (
     ArticleInfo,
     IndexConfig,
     IndexCorruptError,
-    PassageRef,
+    PassageTable,
     atomic_write_text,
     sha256_of,
 )
@@ -42,7 +42,7 @@ class DerivedFiles:
     vectors: VectorIndex
     bm25: BM25Index
     article_bm25: BM25Index
-    passages: list[PassageRef]
+    passages: PassageTable
     articles: dict[str, ArticleInfo]
     _version: int | None
 
@@ -107,7 +107,7 @@ class DerivedFiles:
                 article_tokens[ref.doc_id] = tokenize(self._index_text(article.title, article.text))
             cache = {ref.doc_id: article}
             token_lists.append(tokenize(self._index_text(article.title, article.text[ref.start : ref.end])))
-        self.bm25 = BM25Index.build(np.array([p.passage_id for p in self.passages], dtype=np.int64), token_lists)
+        self.bm25 = BM25Index.build(np.array(self.passages.ids), token_lists)
         self.article_bm25 = BM25Index.build(np.array(list(self.articles), dtype=str),
                                             [article_tokens.get(doc_id, []) for doc_id in self.articles])
 

@@ -41,7 +41,7 @@ from index.layout import (
     IndexCorruptError,
     IndexLockedError,
     NewsIndexError,
-    PassageRef,
+    PassageTable,
     article_category,
     check_format,
     derived_current,
@@ -78,9 +78,8 @@ class NewsIndex(DerivedFiles):
         self.vectors = VectorIndex(config.dim)
         self.bm25 = BM25Index.build(np.zeros(0, dtype=np.int64), [])
         self.article_bm25 = BM25Index.build(np.zeros(0, dtype=str), [])  # rows in the order of `articles`
-        self.passages: list[PassageRef] = []
+        self.passages = PassageTable()
         self.articles: dict[str, ArticleInfo] = {}
-        self._row_of: dict[int, int] = {}
         self._version: int | None = None  # store version the tables and derived structures reflect
         # The store version of the derived files found on open when they were behind the store (an ingest stopped
         # between its commit and saving them) and were rebuilt from it; None when they were current.
@@ -236,8 +235,7 @@ class NewsIndex(DerivedFiles):
 
     def _load_tables(self) -> None:
         self.articles = {row[0]: ArticleInfo(*row) for row in self.store.article_rows()}
-        self.passages = [PassageRef(*row) for row in self.store.passage_rows()]
-        self._row_of = {p.passage_id: row for row, p in enumerate(self.passages)}
+        self.passages = PassageTable.from_rows(self.store.passage_rows())
 
 
     # -- writing --------------------------------------------------------------------------------
@@ -292,7 +290,7 @@ class NewsIndex(DerivedFiles):
             texts += [self._index_text(article.title, p.text) for p in article_passages]
         vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
         gone = set(replaced) | {c.doc_id for c in pending.superseded}
-        removed = [p.passage_id for p in self.passages if p.doc_id in gone]
+        removed = self.passages.ids_of(gone).tolist()
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,
                                      signatures={a.doc_id: pending.signatures.get(a.doc_id, TOO_SHORT)
                                                  for a, _ in batch} if self.config.near_duplicates else None,
@@ -307,9 +305,8 @@ class NewsIndex(DerivedFiles):
             for article, _ in batch:
                 self.articles[article.doc_id] = ArticleInfo(article.doc_id, article.title, article.date, article.source,
                                                           article_category(article.metadata))
-            for passage_id, p in zip(ids, passages, strict=True):
-                self._row_of[passage_id] = len(self.passages)
-                self.passages.append(PassageRef(passage_id, p.doc_id, p.start, p.end, p.first_sentence, p.last_sentence))
+            self.passages.extend([(passage_id, p.doc_id, p.start, p.end, p.first_sentence, p.last_sentence)
+                                  for passage_id, p in zip(ids, passages, strict=True)])
         report.added += len(batch) - sum(1 for a, _ in batch if a.doc_id in replaced)
         report.passages += len(passages)
         report.tokens += sum(p.n_tokens for p in passages)
@@ -335,10 +332,10 @@ class NewsIndex(DerivedFiles):
 
     # -- reading --------------------------------------------------------------------------------
     def passage_row(self, passage_id: int) -> int:
-        return self._row_of[passage_id]
+        return self.passages.row_of(passage_id)
 
     def passage(self, passage_id: int) -> Passage:
-        ref = self.passages[self._row_of[passage_id]]
+        ref = self.passages[self.passages.row_of(passage_id)]
         article = self.store.article(ref.doc_id)
         assert article is not None
         return Passage(ref.doc_id, -1, ref.start, ref.end, article.text[ref.start : ref.end],
@@ -361,14 +358,14 @@ class NewsIndex(DerivedFiles):
         problems: list[str] = []
         counts = self.store.counts()
         ids = set(self.vectors.ids().tolist())
-        passage_ids = {p.passage_id for p in self.passages}
+        passage_ids = set(self.passages.ids.tolist())
         if ids != passage_ids:
             problems.append(f"{len(passage_ids - ids)} passages without a vector, {len(ids - passage_ids)} vectors without a passage")
         if set(self.bm25.ids.tolist()) != passage_ids:
             problems.append("BM25 rows do not match the stored passages")
         if self.article_bm25.ids.tolist() != list(self.articles):
             problems.append("article BM25 rows do not match the stored articles")
-        orphans = {p.doc_id for p in self.passages} - set(self.articles)
+        orphans = set(self.passages.doc_ids) - set(self.articles)
         if orphans:
             problems.append(f"{len(orphans)} articles referenced by passages are missing")
         manifest = read_manifest(self.folder / MANIFEST_FILE)

@@ -17,10 +17,13 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
+
+import numpy as np
 
 from index.chunking import OFFLINE_ENCODING
 from index.near_duplicates import DEFAULT_THRESHOLD as DEFAULT_NEAR_THRESHOLD
@@ -79,6 +82,102 @@ class PassageRef:
     end: int
     first_sentence: int
     last_sentence: int
+
+
+class PassageTable(Sequence[PassageRef]):
+    """Every passage's place, held as arrays (no Python object per passage): row i is the i-th passage by id.
+
+    Rows read back as `PassageRef`s; `ids`, `doc_rows` and `row_of` serve array lookups. Ids grow with each
+    committed batch, so appending keeps them sorted and a row is found by binary search.
+    """
+
+    def __init__(self) -> None:
+        self._size = 0
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._ints = np.zeros((0, 5), dtype=np.int32)  # doc row, start, end, first_sentence, last_sentence
+        self.doc_ids: list[str] = []  # one entry per article that has passages
+        self._doc_row: dict[str, int] = {}
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[int, str, int, int, int, int]]) -> PassageTable:
+        table = cls()
+        batch: list[tuple[int, str, int, int, int, int]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 65536:
+                table.extend(batch)
+                batch = []
+        table.extend(batch)
+        return table
+
+    def extend(self, rows: Sequence[tuple[int, str, int, int, int, int]]) -> None:
+        """Append (passage_id, doc_id, start, end, first_sentence, last_sentence) rows of ids above the last."""
+        if not rows:
+            return
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        if (self._size and ids[0] <= self._ids[self._size - 1]) or np.any(np.diff(ids) <= 0):
+            raise ValueError("passage ids must be appended in increasing order")
+        ints = np.array([(self._doc_ordinal(row[1]), *row[2:]) for row in rows], dtype=np.int32).reshape(-1, 5)
+        needed = self._size + len(rows)
+        if needed > len(self._ids):  # grow by doubling: appending batch after batch stays linear
+            capacity = max(needed, 2 * len(self._ids), 1024)
+            self._ids = np.resize(self._ids, capacity)
+            self._ints = np.resize(self._ints, (capacity, 5))
+        self._ids[self._size:needed] = ids
+        self._ints[self._size:needed] = ints
+        self._size = needed
+
+    def _doc_ordinal(self, doc_id: str) -> int:
+        if (row := self._doc_row.get(doc_id)) is None:
+            row = self._doc_row[doc_id] = len(self.doc_ids)
+            self.doc_ids.append(doc_id)
+        return row
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, row: int) -> PassageRef: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[PassageRef]: ...
+
+    def __getitem__(self, row: int | slice) -> PassageRef | list[PassageRef]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(self._size))]
+        if not -self._size <= row < self._size:
+            raise IndexError(f"passage row {row} out of range (0..{self._size - 1})")
+        row %= self._size
+        doc, start, end, first, last = self._ints[row].tolist()
+        return PassageRef(int(self._ids[row]), self.doc_ids[doc], start, end, first, last)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Passage ids by row (a read-only view)."""
+        view = self._ids[: self._size]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def doc_rows(self) -> np.ndarray:
+        """Each passage's article as a row of `doc_ids`."""
+        return self._ints[: self._size, 0]
+
+    @property
+    def first_sentences(self) -> np.ndarray:
+        """Each passage's first sentence number in its article (0: it opens the story)."""
+        return self._ints[: self._size, 3]
+
+    def ids_of(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """The passage ids of these articles."""
+        rows = [row for doc_id in doc_ids if (row := self._doc_row.get(doc_id)) is not None]
+        return self.ids[np.isin(self.doc_rows, rows)] if rows else np.zeros(0, dtype=np.int64)
+
+    def row_of(self, passage_id: int) -> int:
+        row = int(np.searchsorted(self._ids[: self._size], passage_id))
+        if row >= self._size or self._ids[row] != passage_id:
+            raise KeyError(passage_id)
+        return row
 
 
 @dataclass(frozen=True)

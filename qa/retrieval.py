@@ -90,14 +90,16 @@ class HybridRetriever:
     def __init__(self, index: NewsIndex, config: RetrievalConfig | None = None) -> None:
         self.index = index
         self.config = config or RetrievalConfig()
-        passages = index.passages
-        self._dates = np.array([index.articles[p.doc_id].date for p in passages], dtype="U10")
-        self._sources = np.array([index.articles[p.doc_id].source for p in passages], dtype=object)
-        self._categories = np.array([index.articles[p.doc_id].category for p in passages], dtype=object)
-        self._ids = np.array([p.passage_id for p in passages], dtype=np.int64)
+        passages = index.passages  # arrays per passage, values per article taken through each passage's article
+        infos = [index.articles[doc_id] for doc_id in passages.doc_ids]
+        doc_rows = passages.doc_rows
+        self._dates = np.array([info.date for info in infos], dtype="U10")[doc_rows]
+        self._sources = np.array([info.source for info in infos], dtype=object)[doc_rows]
+        self._categories = np.array([info.category for info in infos], dtype=object)[doc_rows]
+        self._ids = np.array(passages.ids)
         doc_ordinal = {doc_id: i for i, doc_id in enumerate(index.articles)}
-        self._row_doc = np.array([doc_ordinal[p.doc_id] for p in passages], dtype=np.int64)
-        self._lead = np.array([p.first_sentence == 0 for p in passages], dtype=bool)
+        self._row_doc = np.array([doc_ordinal[doc_id] for doc_id in passages.doc_ids], dtype=np.int64)[doc_rows]
+        self._lead = passages.first_sentences == 0
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask over passage rows, or None when nothing is filtered."""
