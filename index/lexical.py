@@ -88,7 +88,9 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        ids = np.load(folder / "ids.npy", allow_pickle=False)
+        ids = np.load(folder / "ids.npy", allow_pickle=False, mmap_mode="r")
         doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
-        model = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25(method="lucene")
+        # Memory-mapped: the score matrix is paged in as queries touch it, not read whole into memory. A writer
+        # replaces the folder rather than rewriting its files, so a mapped view never changes under a reader.
+        model = bm25s.BM25.load(str(folder), mmap=True) if len(ids) else bm25s.BM25(method="lucene")
         return cls(model, ids, doc_freq)
