@@ -153,6 +153,25 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def refit_confidence(config: TrainConfig, news_articles: list[Article], embedder: Embedder,
+                     log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Fit the answer confidence of the reader in `config.init` again, on the same held-out questions a training
+    run with `config` fits it on, into `config.out/confidence.json` (the weights are not touched)."""
+    if config.init is None:
+        raise ValueError("refitting the confidence needs the reader folder (--init DIR)")
+    base = config.base_model or packaged_model_path()
+    news = NewsNegatives(news_articles, Chunker(config.mix.max_tokens))
+    _, held_records = split_records(config)
+    held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
+    reader = Reader(config.init, base_model_dir=base)
+    rest = held_records[config.held_out_questions :]
+    records = rest[: config.confidence_questions] + [r for r in rest[config.confidence_questions :] if not r.answerable]
+    result = fit_confidence(records, reader, embedder, news, config.out, perturber=held_perturber,
+                            show_progress=config.show_progress)
+    log(f"confidence: {json.dumps(result)}")
+    return result
+
+
 def train(config: TrainConfig, news_articles: list[Article] | None = None, embedder: Embedder | None = None,
           log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a reader into `config.out`; returns the figures written to `config.out/training.json`.

@@ -28,7 +28,7 @@ KINDS = ("flat", "ivf", "hnsw")
 # auto: exact search up to this many passages, an IVF index beyond (`newsqa bench --scale` measures both).
 FLAT_MAX_PASSAGES = 300_000
 IVF_NPROBE = 48
-IVF_TRAIN_SAMPLE = 64 * 1024  # vectors sampled to train the centroids
+IVF_TRAIN_PER_LIST = 40  # vectors sampled per inverted list to train the centroids (FAISS asks for at least 39)
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 64, 96
 REBUILD_DELETED_SHARE = 0.2
 EXACT_FILTER_MAX_IDS = 50_000  # a filtered search over at most this many ids is exact
@@ -84,10 +84,12 @@ class VectorIndex:
         else:
             if len(vectors) == 0:
                 raise ValueError("an IVF index is trained on vectors: build it with at least one")
-            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, ivf_lists(len(vectors)),
-                                                  faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            lists = ivf_lists(len(vectors))
+            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
             rng = np.random.default_rng(seed)
-            sample = vectors[np.sort(rng.choice(len(vectors), min(len(vectors), IVF_TRAIN_SAMPLE), replace=False))]
+            size = min(len(vectors), IVF_TRAIN_PER_LIST * lists)
+            sample = vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
             index.train(sample)
             index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by passage id
         built = cls(dim, index)

