@@ -236,10 +236,10 @@ def score(name: str, extractor: Callable[[str], WebPage], pages: Sequence[Labell
 def dropped_blocks(page: LabelledPage) -> tuple[list[str], int]:
     """Blocks of the page's plain walk (chrome not skipped) that the product's text leaves out, and how many
     blocks the walk has."""
-    kept = set(extract_page(page.html).text.split("\n\n"))
+    kept = " ".join(_words(extract_page(page.html).text))  # a block is kept when the text holds its words in order
     everything = [block for block in _html_text(re.sub(r"(?is)<(script|style|noscript)\b.*?</\1>", " ", page.html))
                   .split("\n\n") if len(block) > 2]
-    return [block for block in everything if block not in kept], len(everything)
+    return [block for block in everything if " ".join(_words(block)) not in kept], len(everything)
 
 
 def run_html_eval(folder: Path) -> str:
