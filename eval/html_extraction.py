@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from index.clean import clean_html
-from index.html_page import WebPage, extract_page
+from index.html_page import WebPage, extract_page, trafilatura_fields
 
 READABILITY_NEWS_PAGES = (
     "aclu", "ars-1", "bbc-1", "breitbart", "buzzfeed-1", "citylab-1", "cnet", "cnn", "engadget", "guardian-1",
@@ -204,9 +204,7 @@ def walker(html: str) -> WebPage:
 
 def trafilatura_alone(html: str) -> WebPage:
     """trafilatura's own fields, as the product calls it (no meta-tag preference, no caption filter)."""
-    from index.html_page import _trafilatura
-
-    document = _trafilatura(html, "")
+    document = trafilatura_fields(html, "")
     return WebPage(title=document.get("title") or "", text=document.get("text") or "", date=document.get("date") or "",
                    url=document.get("url") or "", site=document.get("sitename") or "",
                    author=document.get("author") or "", captions=(), extractor="trafilatura")

@@ -48,7 +48,7 @@ class WebPage:
 def extract_page(html: str, url: str = "") -> WebPage:
     """The article of one HTML page (`url`: where it came from, for relative links and the outlet)."""
     walked = clean_html(html)
-    document = _trafilatura(html, url)
+    document = trafilatura_fields(html, url)
     title = walked.title or normalize_text(document.get("title") or "")
     captions = set(walked.captions)
     text = _body(document.get("text") or "", title, captions)
@@ -84,7 +84,8 @@ def _config() -> ConfigParser:
     return config
 
 
-def _trafilatura(html: str, url: str) -> dict:
+def trafilatura_fields(html: str, url: str) -> dict:
+    """trafilatura's own fields of a page (text, title, author, date, sitename, url, …); {} when it finds none."""
     import trafilatura  # imported on first use: lxml and htmldate cost ~0.3 s to load
 
     try:
