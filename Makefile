@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo-data serve test test-fast browser bench eval clean llm llm-server
+.PHONY: install demo-data serve test test-fast browser bench eval clean llm llm-server ray
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ $(LLM_STAMP): $(STAMP)
 
 llm: $(LLM_STAMP)
 
+# The Ray engine for distributed ingest (`newsqa ingest --engine ray`), the `ray` extra, pinned.
+RAY_STAMP := $(VENV)/.ray-installed
+$(RAY_STAMP): $(STAMP) requirements-ray.lock
+	$(BIN)/python -m pip install --quiet -c requirements.lock -r requirements-ray.lock
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP)
+
 # Serve the local model at http://127.0.0.1:8080/v1; then `NEWSQA_LLM_URL=http://127.0.0.1:8080/v1 newsqa serve --llm`.
 llm-server: llm
 	$(BIN)/python -m ui.local_llm --port 8080
@@ -58,7 +66,7 @@ serve: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: install demo-data browser llm
+test: install demo-data browser llm ray
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install demo-data

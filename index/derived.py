@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from index.ingest import index_text
 from index.layout import (
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -112,8 +113,7 @@ class DerivedFiles:
                                             [article_tokens.get(doc_id, []) for doc_id in self.articles])
 
     def _index_text(self, title: str, passage_text: str) -> str:
-        """The text embedded and BM25-indexed for a passage: its headline (if configured) then the passage."""
-        return f"{title}\n{passage_text}" if self.config.title_in_index and title else passage_text
+        return index_text(title, passage_text, self.config.title_in_index)
 
     def _persist_derived(self) -> None:
         """Write vectors, BM25 and then the manifest (the commit point); remove older files."""

@@ -81,6 +81,10 @@ class SentenceTransformerEmbedder:
             self._model = model  # last: a thread that sees the model sees its precision too
         return self._model
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (e.g. to a Ray worker) as its settings only; the model loads again where it is used."""
+        return {**self.__dict__, "_model": None, "_precision": ""}
+
     @property
     def precision(self) -> str:
         """The precision encoder passes run at ("float32" or "bfloat16"); loads the model."""

@@ -31,7 +31,10 @@ from index.ingest import (
     IngestPlan,
     IngestReport,
     PendingBatch,
+    Prepared,
+    content_hash,
     near_duplicate_index,
+    split_article,
 )
 from index.layout import (
     MANIFEST_FILE,
@@ -53,7 +56,6 @@ from index.layout import (
 from index.lexical import BM25Index
 from index.models import Article, Passage, Sentence
 from index.readers import Record, RecordError
-from index.sentences import split_sentences
 from index.store import DocumentStore
 from index.vectors import VectorIndex
 
@@ -239,14 +241,15 @@ class NewsIndex(DerivedFiles):
 
 
     # -- writing --------------------------------------------------------------------------------
-    def add(self, records: Iterable[Record], *, batch_articles: int = 32, batch_size: int = 64,
+    def add(self, records: Iterable[Record | Prepared], *, batch_articles: int = 32, batch_size: int = 64,
             show_progress: bool = True, wait_for_lock: bool = True, total: int | None = None) -> IngestReport:
         """Ingest articles: clean records in, committed batches out. Bad records are reported, not fatal.
 
         Same id and same text: unchanged. Same id, new text: the new version replaces the old.
         Same text under another id: skipped as a duplicate. A new id whose text nearly repeats a stored article
         (config `near_duplicates`) is kept as that article's alternative source, not indexed; when it is dated later
-        (an updated version), it is indexed instead and the stored one becomes its source.
+        (an updated version), it is indexed instead and the stored one becomes its source. A `Prepared` record
+        (another engine split and embedded it, `index/ray_ingest.py`) is judged the same way and written as given.
         """
         self._check_writable()
         report = IngestReport()
@@ -256,18 +259,22 @@ class NewsIndex(DerivedFiles):
             progress = tqdm(total=total, desc="Indexing", unit="article", disable=not show_progress, dynamic_ncols=True)
             plan = IngestPlan(self.store, report, near_duplicate_index(self.store, self.config.near_duplicates),
                               lambda doc_id: info.date if (info := self.articles.get(doc_id)) else None)
+            ready: dict[tuple[str, str], Prepared] = {}  # (doc id, content hash) -> split and embedded elsewhere
             for record in records:
                 progress.update(1)
                 if isinstance(record, RecordError):
                     report.errors.append(record)
                     progress.write(f"{'warning' if record.kept else 'skipped'} {record}")
                     continue
+                if isinstance(record, Prepared):
+                    ready[(record.article.doc_id, content_hash(record.article))] = record
+                    record = record.article
                 plan.take(record)
                 if len(plan.pending.articles) >= batch_articles:
-                    self._commit_batch(plan.flush(), report, batch_size)
+                    self._commit_batch(plan.flush(), report, batch_size, ready)
                     progress.set_postfix(passages=report.passages)
             if plan.pending:
-                self._commit_batch(plan.flush(), report, batch_size)
+                self._commit_batch(plan.flush(), report, batch_size, ready)
             progress.close()
             if report.added or report.replaced or report.near_duplicates or self._derived_stale():
                 if show_progress:
@@ -277,18 +284,29 @@ class NewsIndex(DerivedFiles):
         report.seconds = time.perf_counter() - started
         return report
 
-    def _commit_batch(self, pending: PendingBatch, report: IngestReport, batch_size: int) -> None:
+    def _commit_batch(self, pending: PendingBatch, report: IngestReport, batch_size: int,
+                      ready: dict[tuple[str, str], Prepared]) -> None:
+        """Write one batch; articles in `ready` come split and embedded, the others are done here. Clears `ready`:
+        what the batch did not take was not indexed (unchanged, a duplicate or a near-copy)."""
         batch, replaced = pending.articles, pending.replaced
         sentences: list[Sentence] = []
         passages: list[Passage] = []
-        texts: list[str] = []
-        for article, _ in batch:
-            article_sentences = split_sentences(article.doc_id, article.text)
-            article_passages = self.chunker.chunk(article.text, article_sentences)
-            sentences += article_sentences
-            passages += article_passages
-            texts += [self._index_text(article.title, p.text) for p in article_passages]
-        vectors = self.embedder.encode(texts, batch_size=batch_size) if texts else np.zeros((0, self.config.dim), np.float32)
+        parts: list[np.ndarray | list[str]] = []  # per article: its vectors, or the texts still to embed
+        for article, digest in batch:
+            done = ready.get((article.doc_id, digest))
+            split = done.split if done is not None else split_article(article, self.chunker, self.config.title_in_index)
+            sentences += split.sentences
+            passages += split.passages
+            parts.append(done.vectors if done is not None else split.texts)
+        ready.clear()
+        texts = [text for part in parts if isinstance(part, list) for text in part]
+        encoded = iter(self.embedder.encode(texts, batch_size=batch_size) if texts else ())
+        vectors = np.zeros((len(passages), self.config.dim), np.float32)
+        row = 0
+        for part in parts:
+            for vector in (part if isinstance(part, np.ndarray) else (next(encoded) for _ in part)):
+                vectors[row] = vector
+                row += 1
         gone = set(replaced) | {c.doc_id for c in pending.superseded}
         removed = self.passages.ids_of(gone).tolist()
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,

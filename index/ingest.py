@@ -14,12 +14,15 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from index.models import Article
+from index.chunking import Chunker
+from index.models import Article, Passage, Sentence
 from index.near_duplicates import NearDuplicateIndex, signature
 from index.readers import RecordError
+from index.sentences import split_sentences
 from index.store import Copy, DocumentStore
 
 
@@ -74,6 +77,39 @@ def _reason_kind(reason: str) -> str:
 
 def content_hash(article: Article) -> str:
     return hashlib.sha1(article.text.encode("utf-8")).hexdigest()
+
+
+def index_text(title: str, passage_text: str, title_in_index: bool) -> str:
+    """The text embedded and BM25-indexed for a passage: its headline (if configured) then the passage."""
+    return f"{title}\n{passage_text}" if title_in_index and title else passage_text
+
+
+class Split(NamedTuple):
+    """An article cut for indexing: its sentences, its passages and the text embedded for each passage."""
+
+    sentences: list[Sentence]
+    passages: list[Passage]
+    texts: list[str]
+
+
+def split_article(article: Article, chunker: Chunker, title_in_index: bool) -> Split:
+    """Sentences, passages and passage texts of one article: the same for every ingest engine."""
+    sentences = split_sentences(article.doc_id, article.text)
+    passages = chunker.chunk(article.text, sentences)
+    return Split(sentences, passages, [index_text(article.title, p.text, title_in_index) for p in passages])
+
+
+class Prepared(NamedTuple):
+    """An article already split and embedded elsewhere (e.g. by Ray workers), for `NewsIndex.add` to commit.
+
+    `vectors` has one row per passage. The writer still decides whether the article is new, changed, a
+    duplicate or a near-copy; what it does not index is dropped, and whatever it indexes without a
+    `Prepared` of the same text is split and embedded by the writer itself.
+    """
+
+    article: Article
+    split: Split
+    vectors: np.ndarray
 
 
 @dataclass

@@ -409,14 +409,19 @@ _READERS = {
 }
 
 
+def files_below(folder: Path) -> list[Path]:
+    """The supported files below a folder, sorted, in the order `read_path` reads them; hidden files and
+    everything inside hidden folders (.git, .cache) are not news."""
+    files = (p for p in folder.rglob("*") if p.is_file())
+    return [child for child in sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+            if child.suffix.lower() in SUPPORTED_SUFFIXES]
+
+
 def read_path(path: Path) -> Iterator[Record]:
     """Records from one file, or from every supported file below a folder (sorted, recursive)."""
     if path.is_dir():
-        files = (p for p in path.rglob("*") if p.is_file())
-        # hidden files and everything inside hidden folders (.git, .cache) are not news
-        for child in sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(path).parts)):
-            if child.suffix.lower() in SUPPORTED_SUFFIXES:
-                yield from read_path(child)
+        for child in files_below(path):
+            yield from read_path(child)
         return
     if not path.exists():
         yield RecordError(str(path), "no such file or folder")

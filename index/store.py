@@ -283,6 +283,10 @@ class DocumentStore:
         row = self._db.execute("SELECT content_hash FROM articles WHERE doc_id=?", (doc_id,)).fetchone()
         return row[0] if row else None
 
+    def content_hashes(self) -> set[str]:
+        """The content hashes of all stored articles."""
+        return {row[0] for row in self._db.execute("SELECT content_hash FROM articles")}
+
     def doc_with_hash(self, content_hash: str) -> str | None:
         row = self._db.execute("SELECT doc_id FROM articles WHERE content_hash=? LIMIT 1", (content_hash,)).fetchone()
         return row[0] if row else None

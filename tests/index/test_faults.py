@@ -50,9 +50,17 @@ def _env() -> dict[str, str]:
     return {**env, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def _worker_command(folder: Path, run: dict[str, int], *extra: str) -> list[str]:
+def _worker_command(folder: Path, run: dict[str, int], *extra: str, engine: str = "local") -> list[str]:
     return [sys.executable, str(WORKER_PATH), str(folder), "--first", str(run["first"]), "--last", str(run["last"]),
-            "--revise-below", str(run["revise_below"]), "--batch-articles", str(BATCH), *extra]
+            "--revise-below", str(run["revise_below"]), "--batch-articles", str(BATCH), "--engine", engine, *extra]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker and everything it started (a local Ray's processes too): the machine went down."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _stages(stage_file: Path) -> list[str]:
@@ -96,33 +104,52 @@ def prefilled_template(tmp_path_factory: pytest.TempPathFactory, fake_embedder: 
     return folder
 
 
-@pytest.fixture(scope="module")
-def scenarios(tmp_path_factory: pytest.TempPathFactory, prefilled_template: Path) -> dict[bool, Scenario]:
-    """One uninterrupted worker run per scenario: the reference every killed run must end up equal to."""
-    out = {}
-    for prefilled, run in ((False, FRESH_RUN), (True, INCREMENTAL_RUN)):
-        base = tmp_path_factory.mktemp("reference")
+class Scenarios:
+    """One uninterrupted worker run per (engine, scenario), made when first asked for: the reference every
+    killed run must end up equal to. Both engines must leave the same index."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, prefilled_template: Path) -> None:
+        self.tmp_path_factory, self.prefilled_template = tmp_path_factory, prefilled_template
+        self.made: dict[tuple[str, bool], Scenario] = {}
+
+    def __call__(self, engine: str, prefilled: bool) -> Scenario:
+        if (engine, prefilled) not in self.made:
+            self.made[engine, prefilled] = self._run(engine, prefilled)
+        return self.made[engine, prefilled]
+
+    def _run(self, engine: str, prefilled: bool) -> Scenario:
+        run = INCREMENTAL_RUN if prefilled else FRESH_RUN
+        base = self.tmp_path_factory.mktemp("reference")
         folder = base / "index"
         if prefilled:
-            shutil.copytree(prefilled_template, folder)
+            shutil.copytree(self.prefilled_template, folder)
         before = _article_states(folder) if prefilled else {}
         stage_file = base / "stages.txt"
-        proc = subprocess.Popen(_worker_command(folder, run, "--stage-file", str(stage_file)), cwd=REPO, env=_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(_worker_command(folder, run, "--stage-file", str(stage_file), engine=engine), cwd=REPO,
+                                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         while not _stages(stage_file) and proc.poll() is None:
             time.sleep(0.002)
         started = time.perf_counter()
         while "done" not in _stages(stage_file) and proc.poll() is None:
             time.sleep(0.002)
         seconds = time.perf_counter() - started
-        _, stderr = proc.communicate(timeout=120)
+        _, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
         stages = _stages(stage_file)
         with sqlite3.connect(f"file:{folder / STORE_FILE}?mode=ro", uri=True) as db:
             counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "sentences", "passages")}
-        out[prefilled] = Scenario(run, prefilled, _article_states(folder), before, counts,
-                                  {s: stages.count(s) for s in worker.STAGES}, seconds)
-    return out
+        scenario = Scenario(run, prefilled, _article_states(folder), before, counts,
+                            {s: stages.count(s) for s in worker.STAGES}, seconds)
+        if engine != "local":
+            local = self("local", prefilled)
+            assert (scenario.final, scenario.counts) == (local.final, local.counts), "the engines built different indexes"
+        return scenario
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory, prefilled_template: Path) -> Scenarios:
+    return Scenarios(tmp_path_factory, prefilled_template)
 
 
 @dataclass(frozen=True)
@@ -133,30 +160,36 @@ class Kill:
     delay: float  # seconds after entering the stage
     prefilled: bool  # an incremental run (replacements, unchanged and new articles) into a filled index
     recovery_kill: bool  # then kill the next run too, while it rebuilds the derived files on open
+    engine: str = "local"  # "ray": the worker ingests with the Ray engine (a local Ray it starts)
 
     def __str__(self) -> str:
         where = f"{self.stage}@{self.fraction:.2f}+{self.delay:.2f}s"
-        return f"{self.n:02d}-{where}-{'incremental' if self.prefilled else 'fresh'}" + ("-then-recovery" if self.recovery_kill else "")
+        return (f"{self.engine}-{self.n:02d}-{where}-{'incremental' if self.prefilled else 'fresh'}"
+                + ("-then-recovery" if self.recovery_kill else ""))
 
 
-def _kill_plan() -> list[Kill]:
-    """24 kills from a seeded RNG: every stage at least twice, four more anywhere, two followed by a second kill."""
-    rng = random.Random(SEED)
-    stages = [s for s in KILL_STAGES for _ in range(2)] + rng.sample(KILL_STAGES, 2)
-    stages += ["committed", "committed"]  # first kills of the double-kill cases
+def _kill_plan(engine: str = "local", seed: int = SEED) -> list[Kill]:
+    """Kills from a seeded RNG: every stage twice. Local: four more anywhere (24), two of them followed by a
+    second kill while the next run recovers; Ray: 20 (the recovery on open is the same code for both)."""
+    rng = random.Random(seed)
+    stages = [s for s in KILL_STAGES for _ in range(2)]
+    if engine == "local":
+        stages += rng.sample(KILL_STAGES, 2) + ["committed", "committed"]  # the last two: double kills
     plan = []
     for n, stage in enumerate(stages):
         top = 0.6 if stage == "random" else 0.95  # a random moment must fall before the run ends
         plan.append(Kill(n, stage, round(rng.uniform(0.05, top), 2), round(rng.uniform(0.0, SLOW * 0.9), 3),
-                         prefilled=rng.random() < 0.5, recovery_kill=n >= len(stages) - 2))
+                         prefilled=rng.random() < 0.5, recovery_kill=engine == "local" and n >= len(stages) - 2,
+                         engine=engine))
     return plan
 
 
 KILL_PLAN = _kill_plan()
+RAY_KILL_PLAN = _kill_plan("ray", SEED + 1)
 
 
 def _run_and_kill(folder: Path, scenario: Scenario, stage: str, fraction: float, delay: float,
-                  stage_file: Path) -> list[str] | None:
+                  stage_file: Path, engine: str = "local") -> list[str] | None:
     """Start the worker, SIGKILL it at the chosen moment; returns the stages it had reached.
 
     A "random" moment is a share of the reference run's duration; a run faster than the reference
@@ -170,27 +203,28 @@ def _run_and_kill(folder: Path, scenario: Scenario, stage: str, fraction: float,
         occurrence = min(occurrences, 1 + int(fraction * occurrences))
         extra = ("--slow-stage", stage, "--slow", str(SLOW))
     stage_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(_worker_command(folder, scenario.run, "--stage-file", str(stage_file), *extra),
-                            cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_worker_command(folder, scenario.run, "--stage-file", str(stage_file), *extra,
+                                            engine=engine), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     target, count = ("", 1) if stage == "random" else (stage, occurrence)
     deadline = time.monotonic() + 120
     try:
         while sum(1 for s in _stages(stage_file) if s == target or not target) < count:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                _kill_group(proc)
                 pytest.fail(f"worker ended before reaching {target or 'any stage'} #{count}: {proc.communicate()[1]}")
             time.sleep(0.002)
         time.sleep(fraction * scenario.seconds if stage == "random" else delay)
-        proc.send_signal(signal.SIGKILL)
+        _kill_group(proc)
     finally:
-        proc.kill()
+        _kill_group(proc)
         proc.communicate()
     reached = _stages(stage_file)
     if stage == "random" and "done" in reached:
         return None
     assert proc.returncode == -signal.SIGKILL and "done" not in reached, f"the worker ended before the kill: {reached[-3:]}"
-    if stage != "random":
-        assert reached[-1] == stage, f"killed at {reached[-3:]}, not in {stage}"
+    if stage != "random":  # with Ray, the embed actor writes its stage beside the driver's
+        assert stage in (reached[-4:] if engine == "ray" else reached[-1:]), f"killed at {reached[-3:]}, not in {stage}"
     return reached
 
 
@@ -224,16 +258,19 @@ def _assert_consistent(index: NewsIndex) -> None:
     assert derived == {files["vectors"], files["bm25"], files["bm25_articles"]}, "left-over derived files"
 
 
-@pytest.mark.parametrize("kill", KILL_PLAN, ids=str)
-def test_killed_ingest_recovers(kill: Kill, tmp_path: Path, scenarios: dict[bool, Scenario], prefilled_template: Path,
+@pytest.mark.parametrize("kill", KILL_PLAN + [pytest.param(k, marks=pytest.mark.ray) for k in RAY_KILL_PLAN], ids=str)
+def test_killed_ingest_recovers(kill: Kill, tmp_path: Path, scenarios: Scenarios, prefilled_template: Path,
                                 fake_embedder: HashEmbedder) -> None:
-    scenario = scenarios[kill.prefilled]
+    if kill.engine == "ray":
+        pytest.importorskip("ray.data", reason="the Ray engine needs the `ray` extra")
+    scenario = scenarios(kill.engine, kill.prefilled)
     for attempt in range(4):  # a random moment the run outlasted: again, on a fresh folder, at half the time
         folder = tmp_path / f"index-{attempt}"
         if kill.prefilled:
             shutil.copytree(prefilled_template, folder)
         stages_file = tmp_path / f"stages-{attempt}.txt"
-        if _run_and_kill(folder, scenario, kill.stage, kill.fraction / 2**attempt, kill.delay, stages_file) is not None:
+        if _run_and_kill(folder, scenario, kill.stage, kill.fraction / 2**attempt, kill.delay, stages_file,
+                         kill.engine) is not None:
             break
     else:
         pytest.fail(f"the worker finished before every kill of {kill}")
@@ -264,11 +301,16 @@ def test_killed_ingest_recovers(kill: Kill, tmp_path: Path, scenarios: dict[bool
     reopened.close()
 
     # Re-running the same ingest completes it: exactly what an uninterrupted run leaves, nothing twice.
-    index = NewsIndex.open(folder, fake_embedder, config=_config(fake_embedder))
     run = scenario.run
-    index.add(worker.make_articles(run["first"], run["last"], run["revise_below"]), batch_articles=BATCH,
-              show_progress=False)
-    index.close()
+    if kill.engine == "local":
+        index = NewsIndex.open(folder, fake_embedder, config=_config(fake_embedder))
+        index.add(worker.make_articles(run["first"], run["last"], run["revise_below"]), batch_articles=BATCH,
+                  show_progress=False)
+        index.close()
+    else:
+        rerun = subprocess.run(_worker_command(folder, run, engine=kill.engine), cwd=REPO, env=_env(),
+                               capture_output=True, text=True, timeout=180)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
     final = NewsIndex.open(folder, fake_embedder, readonly=True)
     assert _article_states(folder) == scenario.final
     assert final.store.counts() == scenario.counts
@@ -277,10 +319,11 @@ def test_killed_ingest_recovers(kill: Kill, tmp_path: Path, scenarios: dict[bool
     final.close()
 
 
-def test_kill_plan_covers_every_stage() -> None:
-    assert len(KILL_PLAN) >= 20
-    assert {k.stage for k in KILL_PLAN} == set(KILL_STAGES)
-    assert {k.prefilled for k in KILL_PLAN} == {False, True}
+@pytest.mark.parametrize("plan", [KILL_PLAN, RAY_KILL_PLAN], ids=["local", "ray"])
+def test_kill_plan_covers_every_stage(plan: list[Kill]) -> None:
+    assert len(plan) >= 20
+    assert {k.stage for k in plan} == set(KILL_STAGES)
+    assert {k.prefilled for k in plan} == {False, True}
 
 
 # -- two writers ----------------------------------------------------------------------------------

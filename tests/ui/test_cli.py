@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ui.wiring
@@ -215,6 +216,33 @@ def test_cli_loads_the_packaged_model_from_settings(tmp_path: Path, capsys: pyte
     assert code == 0 and answer["citations"][0]["article_id"] == "abc-1"
     manifest = json.loads((tmp_path / "cfg-ix" / "manifest.json").read_text())
     assert (manifest["config"]["model"], manifest["config"]["dim"]) == (PACKAGED_MODEL, 384)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ingest_with_the_ray_engine_builds_the_same_index(ingested: tuple[Path, str], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`--engine ray` (a local Ray, the packaged model in an embed actor) gives the local engine's index."""
+    pytest.importorskip("ray.data", reason="the Ray engine needs the `ray` extra")
+    local_folder, local_out = ingested
+    folder = tmp_path / "ray-ix"
+    code, out, _ = run(capsys, "ingest", str(tmp_path / "corpus"), "--index", str(folder), "--quiet", "--engine", "ray")
+    assert code == 0 and out == local_out
+    ours, theirs = NewsIndex.open(folder, readonly=True), NewsIndex.open(local_folder, readonly=True)
+    assert ours.check() == [] and ours.store.counts() == theirs.store.counts()
+    assert [ours.passage(i) for i in ours.passages.ids] == [theirs.passage(i) for i in theirs.passages.ids]
+    (ids_a, a), (ids_b, b) = ours.store.vectors(ours.config.dim), theirs.store.vectors(theirs.config.dim)
+    assert ids_a.tolist() == ids_b.tolist() and float(np.min(np.sum(a * b, axis=1))) > 0.999  # bfloat16 batches differ
+
+
+def test_ingest_engine_ray_refuses_urls_and_a_bad_engine_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run(capsys, "ingest", "https://example.org/feed.xml", "--index", str(tmp_path / "ix"),
+                       "--engine", "ray")
+    assert code == 2 and "--engine ray reads files" in err and not (tmp_path / "ix").exists()
+    monkeypatch.setenv("NEWSQA_INGEST_ENGINE", "spark")
+    code, _, err = run(capsys, "ingest", str(tmp_path), "--index", str(tmp_path / "ix"))
+    assert code == 2 and "ingest_engine must be 'local' or 'ray', got 'spark'" in err
 
 
 @pytest.mark.slow
