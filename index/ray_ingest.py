@@ -18,7 +18,8 @@ retries its batch (its defaults for actor pools: `max_restarts=-1`, `max_task_re
 what was committed stays and the next open brings the derived files up to date; the same command run again
 adds the rest (committed articles come back unchanged, and are not embedded again: the split stage is given
 the content hashes already stored). Without `address` a local Ray is started for the run
-and stopped after; with one, the run joins that cluster. Nothing here is imported unless the engine is asked for.
+and stopped after; with one, the run joins that cluster, whose nodes must see the input files at the same
+paths (a shared filesystem), since each read task opens its file where it runs. Nothing here is imported unless the engine is asked for.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def ray_records(sources: list[Source], config: IndexConfig, embedder: Embedder, 
     An article whose text is in `stored` (content hashes already in the index: a rerun, or a duplicate) comes
     back as a plain `Article`, neither split nor embedded; the writer will find it unchanged or a duplicate.
     """
+    if not sources:
+        return  # nothing to read (e.g. a folder without supported files): Ray is not asked
     import ray
     import ray.data
 

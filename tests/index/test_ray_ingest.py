@@ -225,3 +225,12 @@ def test_rows_round_trip_as_json_and_bytes(fake_embedder: HashEmbedder) -> None:
     error = RecordError("feed.jsonl:3", "not JSON", kept=False)
     assert decode_row(encode_record(error), "", b"", fake_embedder.dim) == error
     assert decode_row(encode_record(article), "", b"", fake_embedder.dim) == article  # stored already: not split
+
+
+def test_a_folder_without_articles_adds_nothing(local_ray: None, tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.pdf").write_bytes(b"%PDF")  # unsupported: not a source
+    index = NewsIndex.open(tmp_path / "index", fake_embedder, config=_config(fake_embedder))
+    report = ingest_with_ray(index, sources_of([tmp_path / "empty"]), show_progress=False)
+    index.close()
+    assert (report.added, report.errors) == (0, [])
