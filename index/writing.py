@@ -90,13 +90,14 @@ class IndexWriting:
             parts.append(done.vectors if done is not None else split.texts)
         ready.clear()
         texts = [text for part in parts if isinstance(part, list) for text in part]
-        encoded = iter(self.embedder.encode(texts, batch_size=batch_size) if texts else ())
+        encoded = self.embedder.encode(texts, batch_size=batch_size) if texts else None
         vectors = np.zeros((len(passages), self.config.dim), np.float32)
-        row = 0
+        row = done_texts = 0
         for part in parts:
-            for vector in (part if isinstance(part, np.ndarray) else (next(encoded) for _ in part)):
-                vectors[row] = vector
-                row += 1
+            if isinstance(part, list):
+                part, done_texts = encoded[done_texts : done_texts + len(part)], done_texts + len(part)
+            vectors[row : row + len(part)] = part
+            row += len(part)
         gone = set(replaced) | {c.doc_id for c in pending.superseded}
         removed = self.passages.ids_of(gone).tolist()
         ids = self.store.write_batch(batch, sentences, passages, vectors, replaced=replaced,

