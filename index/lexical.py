@@ -64,7 +64,8 @@ class BM25Index:
         return float(np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))) if df else 0.0
 
     def rows_with(self, term: str) -> np.ndarray:
-        """Rows whose indexed text holds `term`: the term's posting list."""
+        """Rows whose indexed text holds `term`, ascending: the term's posting list (bm25s fills each term's
+        column in row order)."""
         term_id = self._model.vocab_dict.get(term) if self.n_docs and term in self.doc_freq else None
         if term_id is None:
             return np.zeros(0, dtype=np.int64)

@@ -86,6 +86,24 @@ def query_terms(query: str) -> list[str]:
     return [t for t in dict.fromkeys(tokenize(query)) if t not in QUESTION_WORDS]
 
 
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the `n` highest positive scores, best first, ties by row; without sorting the whole array."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > n:
+        values = scores[rows]
+        nth = np.partition(values, len(rows) - n)[len(rows) - n]  # the n-th highest score
+        rows = np.concatenate([rows[values > nth], rows[values == nth]])[:n]
+    return rows[np.lexsort((rows, -scores[rows]))]
+
+
+def holds(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Whether each of `rows` is in `sorted_rows` (ascending), by binary search."""
+    if not len(sorted_rows):
+        return np.zeros(len(rows), dtype=bool)
+    at = np.searchsorted(sorted_rows, rows).clip(max=len(sorted_rows) - 1)
+    return sorted_rows[at] == rows
+
+
 class HybridRetriever:
     def __init__(self, index: NewsIndex, config: RetrievalConfig | None = None) -> None:
         self.index = index
@@ -99,6 +117,10 @@ class HybridRetriever:
         self._ids = np.array(passages.ids)
         doc_ordinal = {doc_id: i for i, doc_id in enumerate(index.articles)}
         self._row_doc = np.array([doc_ordinal[doc_id] for doc_id in passages.doc_ids], dtype=np.int64)[doc_rows]
+        # Each article's passage rows, as one array grouped by article and where each article's group starts:
+        # term coverage checks the candidate articles' own passages, never every passage that holds a term.
+        self._rows_by_doc = np.argsort(self._row_doc, kind="stable").astype(np.int32)
+        self._doc_starts = np.searchsorted(self._row_doc[self._rows_by_doc], np.arange(len(doc_ordinal) + 1))
         self._lead = passages.first_sentences == 0
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
@@ -142,8 +164,7 @@ class HybridRetriever:
         terms = query_terms(query) if terms is None else terms
         if config.mode in ("hybrid", "bm25") and len(self._ids):
             scores = self.index.bm25.scores(terms, mask)
-            top = np.argsort(-scores)[:n_candidates]
-            bm25 = {int(self._ids[row]): float(scores[row]) for row in top[scores[top] > 0]}
+            bm25 = {int(self._ids[row]): float(scores[row]) for row in top_rows(scores, n_candidates)}
         if config.mode == "dense":
             ranked = dense
         elif config.mode == "bm25":
@@ -186,7 +207,11 @@ class HybridRetriever:
         return {pid: float(s) for pid, s in zip(candidates, score)}
 
     def _term_coverage(self, terms: list[str], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """IDF-weighted share of the terms present in each candidate passage and in its article."""
+        """IDF-weighted share of the terms present in each candidate passage and in its article.
+
+        A term is in an article when one of the article's passages holds it. Both are looked up in the term's
+        posting list (sorted rows) by binary search, so the cost follows the candidates, not the index's size.
+        """
         bm25 = self.index.bm25
         weights = np.array([bm25.idf(t) for t in terms], dtype=np.float32)
         passage_cov = np.zeros(len(rows), dtype=np.float32)
@@ -194,13 +219,18 @@ class HybridRetriever:
         total = float(weights.sum())
         if total <= 0:
             return passage_cov, article_cov
-        candidate_docs = self._row_doc[rows]
+        articles, article_of = np.unique(self._row_doc[rows], return_inverse=True)
+        starts, ends = self._doc_starts[articles], self._doc_starts[articles + 1]
+        article_rows = np.concatenate([self._rows_by_doc[a:b] for a, b in zip(starts, ends)])
+        owner = np.repeat(np.arange(len(articles)), ends - starts)
         for term, weight in zip(terms, weights):
             if weight <= 0:
                 continue
             holders = bm25.rows_with(term)
-            passage_cov += weight * np.isin(rows, holders)
-            article_cov += weight * np.isin(candidate_docs, self._row_doc[holders])
+            passage_cov += weight * holds(holders, rows)
+            in_article = np.zeros(len(articles), dtype=bool)
+            in_article[owner[holds(holders, article_rows)]] = True
+            article_cov += weight * in_article[article_of]
         return passage_cov / total, article_cov / total
 
     def _hit(self, pid: int, score: float, dense: float, bm25: float) -> Hit:

@@ -12,7 +12,7 @@ import pytest
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
 from qa.models import Filters
-from qa.retrieval import FusionWeights, HybridRetriever, RetrievalConfig, is_question
+from qa.retrieval import FusionWeights, HybridRetriever, RetrievalConfig, holds, is_question, query_terms, top_rows
 
 # A fake "semantic" embedder: words map to topics, so "weather" is near a storm report without sharing a word
 # with it (dense finds it, BM25 cannot), while rare names ("al-Mayadin") mean nothing to it (only BM25 finds them).
@@ -245,3 +245,43 @@ def test_filters_validation_and_merging() -> None:
     assert merged == Filters("2017-02-01", "2017-02-28", ("CNN",))
     apart = Filters("2017-01-01", "2017-01-31").merged(Filters("2017-03-01", "2017-03-10"))
     assert apart == Filters("2017-03-01", "2017-03-10")  # no overlap: the question's period is used
+
+
+def test_top_rows_are_the_best_positive_scores_in_order_with_ties_by_row() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, 500).astype(np.float32)  # many ties, many zeros
+    for n in (1, 7, 80, 499, 1000):
+        expected = sorted(np.flatnonzero(scores > 0), key=lambda row: (-scores[row], row))[:n]
+        assert top_rows(scores, n).tolist() == expected
+    assert top_rows(np.zeros(5, dtype=np.float32), 3).size == 0
+
+
+def test_holds_is_membership_in_a_sorted_list() -> None:
+    members = np.array([2, 5, 9, 40])
+    assert holds(members, np.array([0, 2, 3, 40, 41, 9])).tolist() == [False, True, False, True, False, True]
+    assert holds(np.zeros(0, dtype=np.int64), np.array([1, 2])).tolist() == [False, False]
+
+
+def test_term_coverage_matches_the_posting_lists_after_articles_are_replaced(tmp_path: Path, fake_embedder,  # noqa: ANN001
+                                                                            tiny_articles: list[Article]) -> None:
+    index = NewsIndex.open(tmp_path / "ix", fake_embedder, config=IndexConfig(model=fake_embedder.name, dim=fake_embedder.dim, max_tokens=20))
+    index.add(tiny_articles, show_progress=False)
+    first = tiny_articles[0]  # replaced: its passages get new rows at the end, away from the rest
+    index.add([replace(first, text=first.text + " Officials said the storm moved north on Tuesday.")],
+              show_progress=False)
+    retriever = HybridRetriever(index)
+    terms = query_terms("What did officials say about the storm and the vote on Tuesday?")
+    rows = np.arange(len(index.passages))
+    passage_cov, article_cov = retriever._term_coverage(terms, rows)
+    bm25, doc_of = index.bm25, np.array([index.passages[row].doc_id for row in rows])
+    weights = {t: bm25.idf(t) for t in terms}
+    total = sum(weights.values())
+    for row in rows:
+        in_passage = sum(w for t, w in weights.items() if row in set(bm25.rows_with(t).tolist()))
+        in_article = sum(w for t, w in weights.items() if doc_of[row] in set(doc_of[bm25.rows_with(t)]))
+        assert passage_cov[row] == pytest.approx(in_passage / total)
+        assert article_cov[row] == pytest.approx(in_article / total)
+    assert doc_of[-1] == first.doc_id and (article_cov > passage_cov).any() and article_cov.min() < article_cov.max()
+    for term in terms:
+        posting = bm25.rows_with(term)
+        assert (np.diff(posting) > 0).all()  # ascending, as the binary search needs
