@@ -15,8 +15,8 @@ own vectors (all-MiniLM-L6-v2 of real news passages; 45,094 in the demo index):
 
 What the synthetic part cannot tell: copies cluster around their sources, so a neighbourhood in the larger sets
 is a real passage's near-twins rather than other stories; how an approximate index ranks among near-twins is a
-harder test of recall than a real archive, not an easier one. It says nothing of BM25, SQLite or the answer step
-at that size, which this command does not time.
+harder test of recall than a real archive, not an easier one. BM25, SQLite and the answer step at each size are
+timed on whole grown indexes by eval/scale_serving.py (`ScaleOptions.serving`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
+from eval.scale_serving import ServingRow, grow_index, measure_serving, questions_from
 from index.indexer import NewsIndex
 from index.vectors import KINDS, VectorIndex, choose_kind
 
@@ -47,6 +48,8 @@ class ScaleOptions:
     threads: int = 1
     seed: int = 5
     show_progress: bool = True
+    serving: bool = True  # also grow whole indexes and time `ask` on them (eval/scale_serving.py)
+    serving_questions: int = 100
 
     def __post_init__(self) -> None:
         if not self.sizes or min(self.sizes) < 1:
@@ -54,9 +57,9 @@ class ScaleOptions:
         for kind in self.kinds:
             if kind not in KINDS:
                 raise ValueError(f"unknown index kind {kind!r}; one of {', '.join(KINDS)}")
-        if self.queries < 1 or self.threads < 1 or self.noise < 0:
-            raise ValueError(f"queries and threads must be >= 1 and noise >= 0, got {self.queries}, {self.threads}, "
-                             f"{self.noise}")
+        if self.queries < 1 or self.threads < 1 or self.noise < 0 or self.serving_questions < 1:
+            raise ValueError(f"queries, threads and serving_questions must be >= 1 and noise >= 0, got {self.queries}, "
+                             f"{self.threads}, {self.serving_questions}, {self.noise}")
 
 
 class ScaleRow(NamedTuple):
@@ -165,8 +168,36 @@ def plot(rows: Sequence[ScaleRow], path: Path) -> None:
     plt.close(figure)
 
 
+def serving_table(rows: Sequence[ServingRow]) -> str:
+    lines = ["| passages | index | chosen by auto | open s | ask p50 ms | ask p95 ms | retrieval p50 ms | serving RSS MB |",
+             "|---:|---|---|---:|---:|---:|---:|---:|"]  # one header string per line
+    for row in rows:
+        lines.append(f"| {row.passages:,} | {row.kind} | {'yes' if choose_kind(row.passages) == row.kind else ''} | "
+                     f"{row.open_s:.1f} | {row.ask_p50_ms:.1f} | {row.ask_p95_ms:.1f} | {row.retrieval_p50_ms:.1f} | "
+                     f"{row.rss_mb:.0f} |")
+    return "\n".join(lines)
+
+
+def run_serving(index: NewsIndex, titles: Sequence[str], options: ScaleOptions) -> list[ServingRow]:
+    """Each size as a whole index grown from `index` (in a temporary folder), each kind timed on `titles`."""
+    questions = questions_from(titles)
+    rows = []
+    steps = tqdm(total=len(options.sizes) * (len(options.kinds) + 1), desc="scale bench, serving", unit="step",
+                 disable=not options.show_progress)
+    with tempfile.TemporaryDirectory(prefix="newsqa-scale-") as scratch, steps:
+        folder = Path(scratch) / "index"
+        for size in options.sizes:
+            grow_index(index, folder, size, options.noise, options.seed)
+            steps.update(1)
+            for kind in options.kinds:
+                rows.append(measure_serving(folder, kind, questions, index.embedder, options.threads))
+                steps.update(1)
+    return rows
+
+
 def run_scale_bench(index: NewsIndex, options: ScaleOptions, out: Path) -> str:
-    """The scale table for `index`'s vectors, written to `out` (scale.md, scale.png) and returned."""
+    """The scale tables for `index` (vector search; with `options.serving`, whole `ask`), written to `out`
+    (scale.md, scale.png) and returned."""
     ids, vectors = index.store.vectors(index.config.dim)
     if not len(ids):
         raise ValueError(f"index {index.folder} holds no passages to grow the scale sets from")
@@ -177,6 +208,12 @@ def run_scale_bench(index: NewsIndex, options: ScaleOptions, out: Path) -> str:
     rows = run_scale(vectors, queries, options)
     text = (f"{len(ids):,} real passage vectors of {index.folder}, grown with noise {options.noise}; "
             f"{len(picked)} headline queries; {options.threads} search thread(s)\n\n{table(rows)}")
+    if options.serving:
+        serving = run_serving(index, picked[: options.serving_questions], options)
+        text += (f"\n\nWhole indexes grown from {index.folder}'s {len(index.articles):,} articles (copies under new "
+                 f"ids, vectors with noise {options.noise}); `ask` on {min(options.serving_questions, len(picked))} "
+                 f"headlines, every other one as a question; {options.threads} thread(s), a fresh process per kind"
+                 f"\n\n{serving_table(serving)}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.md").write_text(text + "\n", encoding="utf-8")
     plot(rows, out / "scale.png")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -215,6 +215,41 @@ class DocumentStore:
                 passage_ids.append(int(cursor.lastrowid))
             self._bump_version()
         return passage_ids
+
+    def backup(self, path: Path) -> None:
+        """A consistent copy of the store in a new file at `path` (SQLite's online backup: the WAL's commits included)."""
+        target = sqlite3.connect(path)
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+
+    def clone_articles(self, doc_ids: list[str], suffix: str,
+                       vectors_of: Callable[[np.ndarray], np.ndarray]) -> int:
+        """Copies of stored articles under the ids `doc_id + suffix`, with their sentences and passages, each
+        passage's vector replaced by `vectors_of(its vectors)`: benchmarks grow an index from real text this way.
+        Returns the number of passages added."""
+        with self._db:
+            added = 0
+            for start in range(0, len(doc_ids), 500):
+                chunk = doc_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"INSERT INTO articles SELECT doc_id || ?1, title, subtitle, date, source, url, text, "
+                                 f"content_hash || ?1, metadata FROM articles WHERE doc_id IN ({marks})", [suffix, *chunk])
+                self._db.execute(f"INSERT INTO sentences SELECT doc_id || ?1, idx, start, end FROM sentences "
+                                 f"WHERE doc_id IN ({marks})", [suffix, *chunk])
+                rows = self._db.execute("SELECT doc_id, idx, start, end, first_sentence, last_sentence, n_tokens, vector "
+                                        f"FROM passages WHERE doc_id IN ({marks}) ORDER BY passage_id", chunk).fetchall()
+                if not rows:
+                    continue
+                old = np.frombuffer(b"".join(r[7] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                new = np.ascontiguousarray(vectors_of(old), dtype=np.float32)
+                self._db.executemany(
+                    "INSERT INTO passages (doc_id, idx, start, end, first_sentence, last_sentence, n_tokens, vector)"
+                    " VALUES (?,?,?,?,?,?,?,?)", [(r[0] + suffix, *r[1:7], v.tobytes()) for r, v in zip(rows, new)])
+                added += len(rows)
+            self._bump_version()
+        return added
 
     def delete(self, doc_ids: list[str]) -> list[int]:
         """Delete articles with their sentences and passages; returns the removed passage ids."""

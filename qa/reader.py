@@ -89,11 +89,13 @@ class Reader:
         with self._lock:
             if self._model is not None:
                 return
-            from index.embedding import packaged_model_path
+            from index.embedding import linear_weights_to_bfloat16, packaged_model_path
             from qa.reader_model import load_reader
 
             model, tokenizer, info = load_reader(self.folder, self.base_model_dir or packaged_model_path())
             self.set_model(model, tokenizer, int(info.get("max_length", 192)))
+            if self._autocast:  # a model of its own, for reading only: cast its Linear weights once
+                linear_weights_to_bfloat16(model)
 
     def read_pairs(self, questions: list[str], passages: list[str],
                    breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]:

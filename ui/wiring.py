@@ -100,3 +100,11 @@ def make_filters(date_from: str | None, date_to: str | None, sources: Sequence[s
                          f"{', '.join(sorted(known_categories, key=str.casefold)) or 'none'}")
     return Filters(dates[0], dates[1], tuple(sources) if sources else None,
                    tuple(chosen_categories) if chosen_categories else None)
+
+
+def require_index(settings: Settings) -> None:
+    if not index_exists(settings.index_dir):
+        raise FileNotFoundError(
+            f"no index in {settings.index_dir}; build one with `newsqa ingest PATH --index {settings.index_dir}` "
+            "or `newsqa ingest --demo`"
+        )

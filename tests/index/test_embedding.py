@@ -94,6 +94,24 @@ def test_bfloat16_vectors_match_float32_ones() -> None:
 
 
 @pytest.mark.slow
+def test_bfloat16_weights_cast_once_give_the_bits_autocast_gives() -> None:
+    """The Linear weights are stored in bfloat16 for speed; the vectors are those of autocast over float32 weights."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from index.embedding import packaged_model_path
+
+    texts = ["How many people were evacuated near the Oroville Dam?", "China's exports rose 7.9 percent. " * 30]
+    embedder = SentenceTransformerEmbedder(precision="bfloat16")
+    cast = embedder.encode(texts)
+    assert embedder._load()[0].auto_model.encoder.layer[0].attention.self.query.weight.dtype == torch.bfloat16
+    plain = SentenceTransformer(packaged_model_path(), device="cpu", local_files_only=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = plain.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.array_equal(cast, expected)
+
+
+@pytest.mark.slow
 def test_real_model_loads_offline_and_embeds(real_embedder: SentenceTransformerEmbedder) -> None:
     """Loads with sockets blocked (autouse fixture): nothing is fetched from a hub."""
     texts = [

@@ -61,6 +61,25 @@ def test_reading_runs_in_bfloat16_where_the_cpu_has_it_and_agrees_with_float32()
     assert torch.get_num_threads() >= 1
 
 
+def test_the_loaded_reader_casts_its_linear_weights_once_and_reads_as_autocast_does() -> None:
+    """Loaded for reading, the Linear layers are stored in bfloat16; the readings are those of autocast over the
+    float32 weights (as training evaluates its model in memory)."""
+    from index.embedding import packaged_model_path
+    from qa.reader_model import load_reader
+
+    question = ["How far are Syrian government forces from al-Mayadin?"] * 2
+    passages = ["Damascus forces and their allies are only 10 kilometers away from al-Mayadin, added the report.",
+                "China's exports rose 7.9 percent in January from a year earlier, customs data showed."]
+    loaded = Reader(precision="bfloat16")
+    readings = loaded.read_pairs(question, passages)
+    assert loaded._autocast and loaded._model.span.weight.dtype == torch.bfloat16
+    model, tokenizer, info = load_reader(SHIPPED_READER, packaged_model_path())
+    in_memory = Reader(precision="bfloat16")
+    in_memory.set_model(model, tokenizer, int(info["max_length"]))
+    assert model.span.weight.dtype == torch.float32
+    assert in_memory.read_pairs(question, passages) == readings
+
+
 def test_a_missing_reader_folder_is_named() -> None:
     with pytest.raises(FileNotFoundError, match="nowhere is not a reader folder"):
         Reader(Path("nowhere")).load()
