@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from eval import metrics as m
-from eval.evaluate import Question
+from eval.questions import Question
 from qa.answering import FEATURES
 from qa.pipeline import QAPipeline
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
-from eval.evaluate import Question
+from eval.questions import Question
 from qa.grounding import evidence
 from qa.models import Answer, Citation
 from qa.pipeline import QAPipeline

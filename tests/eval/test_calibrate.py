@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eval.calibrate import MAX_ANSWERABLE_DECLINED, THRESHOLDS, calibrate, confidences, cross_validate, fit_logistic, pick_threshold
-from eval.evaluate import Question
+from eval.questions import Question
 from index.indexer import NewsIndex
 from qa.answering import FEATURES, AnswerConfig
 from qa.pipeline import QAPipeline

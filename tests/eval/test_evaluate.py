@@ -10,17 +10,9 @@ from typing import Any
 
 import pytest
 
-from eval.evaluate import (
-    SOURCE_FILE,
-    EvalOptions,
-    _Evaluator,
-    Question,
-    QuestionResult,
-    RankedRun,
-    load_questions,
-    run_evaluation,
-    score,
-)
+from eval.evaluate import SOURCE_FILE, EvalOptions, _Evaluator, run_evaluation
+from eval.questions import Question, load_questions
+from eval.scoring import QuestionResult, RankedRun, score
 from index.embedding import HashEmbedder
 from index.indexer import NewsIndex
 from qa.answering import AnswerConfig
