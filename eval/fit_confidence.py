@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from eval import metrics as m
 from eval.calibrate import fit_logistic
 from eval.perturb import Perturber
-from eval.reader_data import NewsNegatives, QARecord, passages_of
+from eval.reader_data import PassagePool, QARecord, passages_of
 from index.chunking import Chunker
 from index.embedding import Embedder
 from index.sentences import sentence_spans
@@ -45,31 +45,40 @@ def _sentence_of(passage: str, spans: list[tuple[int, int]], start: int, end: in
     return " ".join(touched) or passage
 
 
-def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: NewsNegatives,
+def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: PassagePool,
              max_tokens: int = 100, news_passages: int = 2, not_in_corpus: float = 0.3,
-             perturber: Perturber | None = None, perturbed: float = 0.3, seed: int = 7,
-             show_progress: bool = True) -> Simulated:
+             perturber: Perturber | None = None, perturbed: float = 0.3, related: PassagePool | None = None,
+             related_passages: int = 3, seed: int = 7, show_progress: bool = True) -> Simulated:
     """Candidates and their features for each question, as the product would make them.
 
     Each record is a question whose own paragraph is in the corpus; a share `not_in_corpus` of the answerable ones
-    is asked a second time against the news passages alone (a question about a story the corpus does not hold), and
-    with a perturber a share `perturbed` once more with one detail swapped (eval.perturb) against its own paragraph
-    (a false premise about a story the corpus holds).
+    is asked a second time without it (the story or the detail is not in the corpus); with a perturber a share
+    `perturbed` once more with one detail swapped (eval.perturb) against its own paragraph (a false premise). With
+    `related` (a pool of other training contexts), the passages it ranks highest for the question that do not hold
+    its answer join the candidates, and are what the not-in-corpus repeat reads besides the news: on-topic evidence
+    without the answer, as a news corpus gives for a story it holds but not the detail asked.
     """
     chunker = Chunker(max_tokens=max_tokens, overlap=1)
     rng = random.Random(seed)
     cases: list[tuple[str, tuple[tuple[str, int], ...], list[str]]] = []  # question, answers, passages
+
+    def without_answer(texts: list[str], record: QARecord) -> list[str]:
+        return [t for t in texts
+                if t not in record.context and not any(a.lower() in t.lower() for a, _ in record.answers)]
+
     for record in records:
         own = [record.context[s:e] for s, e in passages_of(record.context, chunker)]
-        found = [t for t in news.top(record.question, news_passages + 3)
-                 if not any(a.lower() in t.lower() for a, _ in record.answers)]
-        cases.append((record.question, record.answers, own + found[:news_passages]))
-        if record.answerable and found and rng.random() < not_in_corpus:
-            cases.append((record.question, (), found))
+        found = without_answer(news.top(record.question, news_passages + 3), record)[:news_passages]
+        near = without_answer(related.top(record.question, related_passages + 6), record)[:related_passages] if (
+            related is not None) else []
+        cases.append((record.question, record.answers, own + near + found))
+        if record.answerable and (near or found) and rng.random() < not_in_corpus:
+            cases.append((record.question, (), near + found if related is not None else
+                          without_answer(news.top(record.question, news_passages + 3), record)))
         if record.answerable and perturber is not None and rng.random() < perturbed:
             changed = perturber.perturb(record.question, record.context, rng)
             if changed is not None:
-                cases.append((changed, (), own + found[:news_passages]))
+                cases.append((changed, (), own + near + found))
     rows, labels, owner = [], [], []
     for q, (question, answers, texts) in enumerate(tqdm(cases, desc="Confidence data", unit="question",
                                                         disable=not show_progress)):
@@ -103,11 +112,13 @@ def question_figures(weights: np.ndarray, data: Simulated, questions: np.ndarray
             "top_candidate_holds_answer": float(np.mean([holds[q] for q in best if data.answerable[q]] or [0.0]))}
 
 
-def fit_confidence(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: NewsNegatives,
-                   out: Path, perturber: Perturber | None = None, seed: int = 7,
-                   show_progress: bool = True) -> dict[str, Any]:
+def fit_confidence(records: list[QARecord], reader: PassageReader, embedder: Embedder, news: PassagePool,
+                   out: Path, perturber: Perturber | None = None, related: PassagePool | None = None,
+                   related_passages: int = 3, seed: int = 7, show_progress: bool = True) -> dict[str, Any]:
     """Fit on half the questions, report on the other half, refit on all; write `out/confidence.json`."""
-    data = simulate(records, reader, embedder, news, perturber=perturber, seed=seed, show_progress=show_progress)
+    data = simulate(records, reader, embedder, news, perturber=perturber, related=related,
+                    related_passages=related_passages, seed=seed,
+                    show_progress=show_progress)
     if len(set(data.labels.tolist())) < 2:
         raise ValueError("the confidence data needs candidates that hold an answer and ones that do not")
     order = list(range(len(data.answerable)))

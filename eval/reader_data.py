@@ -11,6 +11,9 @@ with the product's sentence splitter and packed with its `Chunker`. Each questio
   (the adversarial no-answer case: the premise is there, the answer is not);
 - sometimes a news negative: a passage of a news corpus that BM25 ranks high for the question, which
   cannot answer it (the questions are about Wikipedia, reviews and Reddit, not these articles);
+- sometimes a related negative: a passage of another training context that BM25 ranks high for the
+  question and that holds none of its answers (the retriever's hard negative: the rest of the article,
+  the same names, not the answer);
 - sometimes a perturbed negative: the question with one detail its passage holds swapped for one it
   does not (eval.perturb), against the passage that answered the original: the false premise.
 
@@ -36,7 +39,7 @@ from index.models import Article, Sentence
 from index.sentences import sentence_spans
 
 
-KINDS = ("positive", "same_context", "unanswerable", "news", "perturbed")
+KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed")
 
 
 @dataclass(frozen=True)
@@ -112,16 +115,29 @@ def _overlap(question: str, passage: str) -> int:
     return len(set(tokenize(question)) & set(tokenize(passage)))
 
 
-class NewsNegatives:
-    """Passages of a news corpus, searched with BM25, that serve as "no answer here" for outside questions."""
+class PassagePool:
+    """Passages searched with BM25: the "no answer here" candidates for a question that they cannot answer.
 
-    def __init__(self, articles: Iterable[Article], chunker: Chunker, show_progress: bool = False) -> None:
-        self.texts: list[str] = []
-        for article in articles:
-            self.texts.extend(article.text[s:e] for s, e in passages_of(article.text, chunker))
-        if not self.texts:
-            raise ValueError("the news corpus for negatives holds no passages")
-        self.bm25 = BM25Index.build(list(range(len(self.texts))), [tokenize(t) for t in self.texts], show_progress)
+    Of a news corpus (`of_articles`), they are off-topic for a `qa-train` question; of the `qa-train`
+    contexts themselves (`of_contexts`), the top ones are the retriever's hard negatives: other paragraphs
+    of the same article or topic, holding its names but not its answer.
+    """
+
+    def __init__(self, texts: list[str], show_progress: bool = False) -> None:
+        if not texts:
+            raise ValueError("the corpus for negatives holds no passages")
+        self.texts = texts
+        self.bm25 = BM25Index.build(list(range(len(texts))), [tokenize(t) for t in texts], show_progress)
+
+    @classmethod
+    def of_articles(cls, articles: Iterable[Article], chunker: Chunker, show_progress: bool = False) -> PassagePool:
+        return cls([a.text[s:e] for a in articles for s, e in passages_of(a.text, chunker)], show_progress)
+
+    @classmethod
+    def of_contexts(cls, contexts: Iterable[str], chunker: Chunker, show_progress: bool = False) -> PassagePool:
+        """The product's passages of each distinct context."""
+        unique = list(dict.fromkeys(contexts))
+        return cls([c[s:e] for c in unique for s, e in passages_of(c, chunker)], show_progress)
 
     def top(self, question: str, n: int = 3) -> list[str]:
         scores = self.bm25.scores(tokenize(question))
@@ -136,17 +152,19 @@ class Mix:
 
     same_context: float = 0.3
     news: float = 0.15
+    related: float = 0.0  # needs a PassagePool of other training contexts passed to make_examples
     perturbed: float = 0.0  # an experiment (not in the shipped weights); needs a Perturber passed to make_examples
     max_tokens: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("same_context", "news", "perturbed"):
+        for name in ("same_context", "news", "related", "perturbed"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
 
 
 def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
-                  news: NewsNegatives | None = None, perturber: Perturber | None = None) -> Iterator[ReaderExample]:
+                  news: PassagePool | None = None, perturber: Perturber | None = None,
+                  related: PassagePool | None = None) -> Iterator[ReaderExample]:
     """Reader examples of each record: a positive (or an unanswerable's best-matching passage), plus negatives."""
     chunker = Chunker(max_tokens=mix.max_tokens, overlap=1)
     spans_of: dict[str, list[tuple[int, int]]] = {}
@@ -176,6 +194,11 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
         else:
             s, e = max(spans, key=lambda span: _overlap(record.question, record.context[span[0]:span[1]]))
             yield ReaderExample(record.question, record.context[s:e], (), "unanswerable", record.qid)
+        if related is not None and rng.random() < mix.related:
+            candidates = [t for t in related.top(record.question, 6)
+                          if t not in record.context and not _holds_any(record.answers, t)]
+            if candidates:
+                yield ReaderExample(record.question, rng.choice(candidates[:3]), (), "related", record.qid)
         if news is not None and rng.random() < mix.news:
             candidates = [t for t in news.top(record.question) if not _holds_any(record.answers, t)]
             if candidates:

@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 from eval.metrics import auroc, exact_match, token_f1
 from eval.fit_confidence import fit_confidence
 from eval.perturb import Perturber
-from eval.reader_data import KINDS, Mix, NewsNegatives, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
+from eval.reader_data import (KINDS, Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples,
+                              read_qa_records)
 from index.chunking import Chunker
 from index.embedding import Embedder, cpu_has_native_bf16, packaged_model_path
 from index.models import Article
@@ -46,6 +47,9 @@ class TrainConfig:
     held_out_fraction: float = 0.03  # share of contexts held out
     held_out_questions: int = 1_500  # held-out questions scored for the card
     confidence_questions: int = 1_500  # the next held-out questions, to fit the answer confidence on
+    # Candidates from other qa-train contexts (BM25's top ones without the answer) per question in the confidence fit:
+    # the on-topic evidence that holds no answer (0: news passages alone, as the first shipped fit).
+    related_passages: int = 0
     epochs: int = 1
     batch_size: int = 32
     learning_rate: float = 1e-4
@@ -66,6 +70,8 @@ class TrainConfig:
         for name in ("questions", "batch_size", "epochs", "checkpoint_every", "eval_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.related_passages < 0:
+            raise ValueError(f"related_passages must be >= 0, got {self.related_passages!r}")
         if not 0.0 < self.held_out_fraction < 1.0:
             raise ValueError(f"held_out_fraction must be in (0, 1), got {self.held_out_fraction}")
         if not 0 < self.learning_rate < 1:
@@ -149,6 +155,14 @@ def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, 
             "no_answer_accuracy_by_kind": {k: _mean([float(d) for d in v]) for k, v in sorted(declined_by_kind.items())}}
 
 
+def context_pool(config: TrainConfig, held_out: bool = True) -> PassagePool:
+    """The product's passages of the qa-train contexts (with the held-out ones, or training contexts only), searched
+    with BM25 for on-topic negatives: mostly the other paragraphs of a question's article."""
+    contexts = [r.context for r in read_qa_records(config.data)
+                if held_out or not is_held_out(r.context, config.held_out_fraction)]
+    return PassagePool.of_contexts(contexts, Chunker(config.mix.max_tokens, overlap=1), config.show_progress)
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -160,13 +174,15 @@ def refit_confidence(config: TrainConfig, news_articles: list[Article], embedder
     if config.init is None:
         raise ValueError("refitting the confidence needs the reader folder (--init DIR)")
     base = config.base_model or packaged_model_path()
-    news = NewsNegatives(news_articles, Chunker(config.mix.max_tokens))
+    news = PassagePool.of_articles(news_articles, Chunker(config.mix.max_tokens))
     _, held_records = split_records(config)
     held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
     reader = Reader(config.init, base_model_dir=base)
     rest = held_records[config.held_out_questions :]
     records = rest[: config.confidence_questions] + [r for r in rest[config.confidence_questions :] if not r.answerable]
     result = fit_confidence(records, reader, embedder, news, config.out, perturber=held_perturber,
+                            related=context_pool(config) if config.related_passages else None,
+                            related_passages=config.related_passages,
                             show_progress=config.show_progress)
     log(f"confidence: {json.dumps(result)}")
     return result
@@ -185,17 +201,21 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     rng = random.Random(config.seed)
     base = config.base_model or packaged_model_path()
     started = time.perf_counter()
-    news = NewsNegatives(news_articles, Chunker(config.mix.max_tokens)) if news_articles else None
+    news = PassagePool.of_articles(news_articles, Chunker(config.mix.max_tokens)) if news_articles else None
     train_records, held_records = split_records(config)
     # Swapped details come from other questions of the same side of the split.
     perturber = Perturber(r.question for r in train_records) if config.mix.perturbed else None
     held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
-    train_examples = list(make_examples(train_records, config.mix, rng, news, perturber))
+    # Related negatives come from training contexts only, so that no held-out paragraph is trained on.
+    related = context_pool(config, held_out=False) if config.mix.related else None
+    # Held-out questions read the passages of every context, as the confidence fit does.
+    every_context = context_pool(config) if config.mix.related or config.related_passages else None
+    train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related))
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
     scored_records = held_records[: config.held_out_questions]
     held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
-                                       held_perturber))
+                                       held_perturber, every_context))
     kinds = {k: sum(e.kind == k for e in train_examples) for k in KINDS}
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
         f"({time.perf_counter() - started:.0f} s to build)")
@@ -276,7 +296,10 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
         confidence_records = rest[: config.confidence_questions] + [
             r for r in rest[config.confidence_questions :] if not r.answerable]
         result["confidence"] = fit_confidence(confidence_records, reader, embedder, news, config.out,
-                                              perturber=held_perturber, show_progress=config.show_progress)
+                                              perturber=held_perturber,
+                                              related=every_context if config.related_passages else None,
+                                              related_passages=config.related_passages,
+                                              show_progress=config.show_progress)
         log(f"confidence: {json.dumps(result['confidence'])}")
     _write_json(config.out / "training.json", {**result, "curve": curve})
     log(f"held-out: {json.dumps(figures)}")

@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--perturbed", type=float, default=0.0,
                        help="share of questions that also give a swapped-detail negative, in training and in the "
                        "confidence fit (an experiment, see eval/perturb.py; default: %(default)s)")
+    train.add_argument("--related-negatives", type=float, default=0.0, metavar="P",
+                       help="share of questions that also get a passage of another qa-train context BM25 ranks "
+                            "high, without the answer, as a negative (default: %(default)s)")
+    train.add_argument("--related", type=int, default=0, metavar="N",
+                       help="on-topic candidates without the answer per question in the confidence fit: BM25's top "
+                            "passages of other qa-train contexts (default: %(default)s, news passages only)")
     train.add_argument("--confidence-only", action="store_true", help="only fit the answer confidence of the reader "
                        "in --init again (on the held-out questions a training run fits it on), into --out")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.reader_data import Mix, NewsNegatives, QARecord, is_held_out, make_examples, read_qa_records
+from eval.reader_data import Mix, PassagePool, QARecord, is_held_out, make_examples, read_qa_records
 from eval.train_reader import TrainConfig, refit_confidence, train
 from index.chunking import Chunker
 from index.embedding import HashEmbedder
@@ -64,7 +64,7 @@ def test_examples_are_product_sized_passages_with_answers_moved_into_them() -> N
     context += " The bridge was opened by Queen Victoria in 1894."
     record = QARecord("q", "tiny", "Who opened the bridge?", context, (("Queen Victoria", context.index("Queen")),))
     examples = list(make_examples([record], Mix(same_context=1.0, news=1.0), random.Random(0),
-                                  NewsNegatives(NEWS, Chunker(100))))
+                                  PassagePool.of_articles(NEWS, Chunker(100))))
     kinds = [e.kind for e in examples]
     assert kinds[:2] == ["positive", "same_context"]
     positive = examples[0]
@@ -72,6 +72,40 @@ def test_examples_are_product_sized_passages_with_answers_moved_into_them() -> N
     assert positive.passage[start:end] == "Queen Victoria"
     assert Chunker(100).count_tokens(positive.passage) <= 100 and len(positive.passage) < len(context)
     assert all(not e.answers and "Queen Victoria" not in e.passage for e in examples[1:])
+
+
+ARTICLE = [  # three paragraphs of one story: the names recur, each answer is in one paragraph
+    "The Harbor Bridge was opened by Queen Victoria in 1894. It crosses the river at Marlow.",
+    "The Harbor Bridge was painted green in 1920 by the Marlow council. The council paid 400 pounds.",
+    "Traffic on the Harbor Bridge was limited to buses in 1990. Cars use the ferry since then.",
+]
+
+
+def test_the_context_pool_ranks_the_rest_of_the_article_first() -> None:
+    pool = PassagePool.of_contexts([*ARTICLE, ARTICLE[0]], Chunker(100, overlap=1))
+    assert len(pool.texts) == 3 and pool.texts == ARTICLE  # a context repeated on its questions is pooled once
+    top = pool.top("Who opened the Harbor Bridge in Marlow?", 3)
+    assert top[0] == ARTICLE[0] and set(top) == set(ARTICLE)
+    assert pool.top("Which volcano erupted?") == []  # nothing shares a term: no negative, rather than a random one
+    with pytest.raises(ValueError, match="no passages"):
+        PassagePool([])
+
+
+def test_related_negatives_are_other_contexts_without_the_answer() -> None:
+    pool = PassagePool.of_contexts(ARTICLE, Chunker(100, overlap=1))
+    record = QARecord("q", "tiny", "When was the Harbor Bridge painted green?", ARTICLE[1],
+                      (("1920", ARTICLE[1].index("1920")),))
+    examples = list(make_examples([record], Mix(same_context=0.0, news=0.0, related=1.0), random.Random(0),
+                                  related=pool))
+    assert [e.kind for e in examples] == ["positive", "related"]
+    negative = examples[1]
+    assert negative.passage in (ARTICLE[0], ARTICLE[2]) and not negative.answers
+    context = "Queen Victoria opened the Harbor Bridge with a silver key."
+    holder = QARecord("h", "tiny", "Who opened the Harbor Bridge?", context, (("Queen Victoria", 0),))
+    for seed in range(8):
+        kinds = {e.kind: e for e in make_examples([holder], Mix(same_context=0.0, news=0.0, related=1.0),
+                                                  random.Random(seed), related=pool)}
+        assert kinds["related"].passage in (ARTICLE[1], ARTICLE[2])  # ARTICLE[0] names the answer: never a negative
 
 
 def test_the_held_out_split_is_by_context() -> None:
@@ -85,8 +119,9 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     data = write_records(tmp_path / "data", copies=6)
     config = TrainConfig(data=data, out=tmp_path / "reader", questions=40, held_out_fraction=0.25, held_out_questions=6,
                          confidence_questions=6, epochs=6, batch_size=8, learning_rate=3e-4, checkpoint_every=5,
-                         eval_every=5, log_every=5, show_progress=False)
+                         eval_every=5, log_every=5, mix=Mix(related=0.5), related_passages=2, show_progress=False)
     result = train(config, NEWS, HashEmbedder(dim=32), log=lambda _: None)
+    assert result["train_examples"]["related"] > 0  # other contexts' passages without the answer, as negatives
     curve = json.loads((config.out / "training.json").read_text())["curve"]
     assert curve[-1]["loss"] < curve[0]["loss"]  # it learns
     assert 0.0 <= result["held_out"]["f1"] <= 1.0 and result["steps"] == result["planned_steps"]
