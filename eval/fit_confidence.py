@@ -68,13 +68,13 @@ def simulate(records: list[QARecord], reader: PassageReader, embedder: Embedder,
 
     for record in records:
         own = [record.context[s:e] for s, e in passages_of(record.context, chunker)]
-        found = without_answer(news.top(record.question, news_passages + 3), record)[:news_passages]
+        news_found = without_answer(news.top(record.question, news_passages + 3), record)
+        found = news_found[:news_passages]
         near = without_answer(related.top(record.question, related_passages + 6), record)[:related_passages] if (
             related is not None) else []
         cases.append((record.question, record.answers, own + near + found))
         if record.answerable and (near or found) and rng.random() < not_in_corpus:
-            cases.append((record.question, (), near + found if related is not None else
-                          without_answer(news.top(record.question, news_passages + 3), record)))
+            cases.append((record.question, (), near + found if related is not None else news_found))
         if record.answerable and perturber is not None and rng.random() < perturbed:
             changed = perturber.perturb(record.question, record.context, rng)
             if changed is not None:
