@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from eval.metrics import auroc, exact_match, token_f1
-from eval.fit_confidence import fit_confidence
+from eval.fit_confidence import confidence_index, fit_confidence, paragraph_articles
 from eval.perturb import Perturber
 from eval.reader_data import (KINDS, Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples,
                               read_qa_records)
@@ -47,9 +48,11 @@ class TrainConfig:
     held_out_fraction: float = 0.03  # share of contexts held out
     held_out_questions: int = 1_500  # held-out questions scored for the card
     confidence_questions: int = 1_500  # the next held-out questions, to fit the answer confidence on
-    # Candidates from other qa-train contexts (BM25's top ones without the answer) per question in the confidence fit:
-    # the on-topic evidence that holds no answer (0: news passages alone, as the first shipped fit).
-    related_passages: int = 0
+    # The confidence fit asks its questions of an index of the news and their paragraphs (eval.fit_confidence):
+    # `news_index` is an index of the news corpus (built with the same embedding model) to copy instead of embedding
+    # the news again; `confidence_passages` the top passages read, as the product reads them.
+    news_index: Path | None = None
+    confidence_passages: int = 5
     epochs: int = 1
     batch_size: int = 32
     learning_rate: float = 1e-4
@@ -60,6 +63,10 @@ class TrainConfig:
     checkpoint_every: int = 250
     eval_every: int = 500  # steps between held-out scorings (of the first 400 held-out examples)
     log_every: int = 50  # steps between points of the training curve
+    # Shared normalisation (Clark & Gardner 2018): a question's passages share a batch, and besides each passage's own
+    # loss, the answer's start and end are also a softmax over the tokens of all of them, so that span scores compare
+    # across passages, as the product compares them when it picks one of its top passages.
+    shared_norm: float = 0.0  # weight of that loss (0: off, as the first shipped reader)
     seed: int = 13
     mix: Mix = field(default_factory=Mix)
     show_progress: bool = True
@@ -70,8 +77,12 @@ class TrainConfig:
         for name in ("questions", "batch_size", "epochs", "checkpoint_every", "eval_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.related_passages < 0:
-            raise ValueError(f"related_passages must be >= 0, got {self.related_passages!r}")
+        if self.shared_norm < 0:
+            raise ValueError(f"shared_norm must be >= 0, got {self.shared_norm!r}")
+        if self.confidence_passages < 1:
+            raise ValueError(f"confidence_passages must be >= 1, got {self.confidence_passages!r}")
+        if self.news_index is not None and not (self.news_index / "manifest.json").is_file():
+            raise FileNotFoundError(f"--news-index {self.news_index} is not an index folder (no manifest.json)")
         if not 0.0 < self.held_out_fraction < 1.0:
             raise ValueError(f"held_out_fraction must be in (0, 1), got {self.held_out_fraction}")
         if not 0 < self.learning_rate < 1:
@@ -99,13 +110,39 @@ def split_records(config: TrainConfig) -> tuple[list[QARecord], list[QARecord]]:
     return sample, held_records
 
 
-def batches(examples: list[ReaderExample], batch_size: int, rng: random.Random) -> list[list[ReaderExample]]:
-    """Batches of similar length (less padding), in random order: pools of 50 batches sorted by length."""
+def batches(examples: list[ReaderExample], batch_size: int, rng: random.Random,
+            keep_questions: bool = False) -> list[list[ReaderExample]]:
+    """Batches of similar length (less padding), in random order: pools of 50 batches sorted by length.
+
+    `keep_questions`: the passages of one question (the examples of one `qid`) stay in one batch, which then holds
+    at least `batch_size` examples (shared normalisation needs them side by side)."""
+    groups: list[list[ReaderExample]] = []
+    where: dict[str, int] = {}
+    for example in examples:
+        if keep_questions and example.qid:
+            if example.qid in where:
+                groups[where[example.qid]].append(example)
+                continue
+            where[example.qid] = len(groups)
+        groups.append([example])
     pool = 50 * batch_size
     out: list[list[ReaderExample]] = []
-    for i in range(0, len(examples), pool):
-        chunk = sorted(examples[i : i + pool], key=lambda e: len(e.question) + len(e.passage))
-        out.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    i = 0
+    while i < len(groups):
+        chunk, size = [], 0
+        while i < len(groups) and size < pool:
+            chunk.append(groups[i])
+            size += len(groups[i])
+            i += 1
+        chunk.sort(key=lambda g: max(len(e.question) + len(e.passage) for e in g))
+        batch: list[ReaderExample] = []
+        for group in chunk:
+            batch.extend(group)
+            if len(batch) >= batch_size:
+                out.append(batch)
+                batch = []
+        if batch:
+            out.append(batch)
     rng.shuffle(out)
     return out
 
@@ -119,18 +156,47 @@ def targets(tokenizer: Any, batch: list[ReaderExample], max_length: int) -> tupl
         starts.append(span[0] if span else 0)
         ends.append(span[1] if span else 0)
         answerable.append(1.0 if span else 0.0)
-    labels = {"start": torch.tensor(starts), "end": torch.tensor(ends), "answerable": torch.tensor(answerable)}
+    group_of: dict[str, int] = {}
+    groups = [group_of.setdefault(e.qid, len(group_of)) if e.qid else -1 - i for i, e in enumerate(batch)]
+    labels = {"start": torch.tensor(starts), "end": torch.tensor(ends), "answerable": torch.tensor(answerable),
+              "group": torch.tensor(groups)}
     return features.tensors, labels
 
 
 def loss_of(model: ReaderModel, tensors: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
-            autocast: bool) -> torch.Tensor:
+            autocast: bool, shared_norm: float = 0.0) -> torch.Tensor:
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         out = model(**tensors)
     span = (torch.nn.functional.cross_entropy(out.start_logits, labels["start"])
             + torch.nn.functional.cross_entropy(out.end_logits, labels["end"])) / 2
     answerable = torch.nn.functional.binary_cross_entropy_with_logits(out.answerable_logits, labels["answerable"])
+    if shared_norm > 0:
+        span = span + shared_norm * shared_span_loss(out.start_logits, out.end_logits, labels)
     return span + answerable
+
+
+def shared_span_loss(start_logits: torch.Tensor, end_logits: torch.Tensor, labels: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of the answer's start and end over the passage tokens of all passages of its question.
+
+    Only questions with one answering passage and at least one other passage in the batch count; the [CLS]
+    positions ("no answer here") are left out, so this compares spans across passages and nothing else.
+    """
+    start, end = start_logits.float().clone(), end_logits.float().clone()
+    start[:, 0] = end[:, 0] = -1e4
+    width = start.shape[1]
+    answering = labels["answerable"] > 0
+    terms = []
+    for group in labels["group"].unique():
+        rows = (labels["group"] == group).nonzero().flatten()
+        positives = rows[answering[rows]]
+        if len(rows) < 2 or len(positives) != 1:
+            continue
+        at = int((rows == positives[0]).nonzero()[0, 0]) * width
+        target_start = torch.tensor([at + int(labels["start"][positives[0]])])
+        target_end = torch.tensor([at + int(labels["end"][positives[0]])])
+        terms.append((torch.nn.functional.cross_entropy(start[rows].reshape(1, -1), target_start)
+                      + torch.nn.functional.cross_entropy(end[rows].reshape(1, -1), target_end)) / 2)
+    return torch.stack(terms).mean() if terms else start.new_zeros(())
 
 
 def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, float]:
@@ -173,19 +239,30 @@ def refit_confidence(config: TrainConfig, news_articles: list[Article], embedder
     run with `config` fits it on, into `config.out/confidence.json` (the weights are not touched)."""
     if config.init is None:
         raise ValueError("refitting the confidence needs the reader folder (--init DIR)")
-    base = config.base_model or packaged_model_path()
-    news = PassagePool.of_articles(news_articles, Chunker(config.mix.max_tokens))
     _, held_records = split_records(config)
-    held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
-    reader = Reader(config.init, base_model_dir=base)
-    rest = held_records[config.held_out_questions :]
-    records = rest[: config.confidence_questions] + [r for r in rest[config.confidence_questions :] if not r.answerable]
-    result = fit_confidence(records, reader, embedder, news, config.out, perturber=held_perturber,
-                            related=context_pool(config) if config.related_passages else None,
-                            related_passages=config.related_passages,
-                            show_progress=config.show_progress)
+    reader = Reader(config.init, base_model_dir=config.base_model or packaged_model_path())
+    result = fit_reader_confidence(config, reader, held_records, news_articles, embedder)
     log(f"confidence: {json.dumps(result)}")
     return result
+
+
+def fit_reader_confidence(config: TrainConfig, reader: Reader, held_records: list[QARecord],
+                          news_articles: list[Article], embedder: Embedder) -> dict[str, Any]:
+    """The answer confidence of `reader`, fitted on the held-out questions after the scored ones (and every held-out
+    unanswerable one: they are scarce), asked of an index of the news and their paragraphs (removed afterwards)."""
+    rest = held_records[config.held_out_questions :]
+    records = rest[: config.confidence_questions] + [r for r in rest[config.confidence_questions :] if not r.answerable]
+    perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
+    articles, owner = paragraph_articles(records, read_qa_records(config.data))
+    folder = config.out / "confidence-index"
+    index = confidence_index(folder, embedder, articles, news_articles, config.news_index, config.mix.max_tokens,
+                             config.show_progress)
+    try:
+        return fit_confidence(records, index, owner, reader, config.out, perturber=perturber,
+                              passages=config.confidence_passages, show_progress=config.show_progress)
+    finally:
+        index.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def train(config: TrainConfig, news_articles: list[Article] | None = None, embedder: Embedder | None = None,
@@ -208,8 +285,8 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
     # Related negatives come from training contexts only, so that no held-out paragraph is trained on.
     related = context_pool(config, held_out=False) if config.mix.related else None
-    # Held-out questions read the passages of every context, as the confidence fit does.
-    every_context = context_pool(config) if config.mix.related or config.related_passages else None
+    # Held-out questions get related negatives from every context (theirs are held out of training, not of reading).
+    every_context = context_pool(config) if config.mix.related else None
     train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related))
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
@@ -232,7 +309,8 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     no_decay = [p for p in trainable if p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
-    plan = [b for _ in range(config.epochs) for b in batches(train_examples, config.batch_size, rng)]
+    plan = [b for _ in range(config.epochs)
+            for b in batches(train_examples, config.batch_size, rng, keep_questions=config.shared_norm > 0)]
     total = len(plan)
     schedule = _Schedule(total, config.warmup)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
@@ -247,7 +325,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     while step < schedule.total:
         model.train()
         tensors, labels = targets(tokenizer, plan[step], config.max_length)
-        loss = loss_of(model, tensors, labels, autocast)
+        loss = loss_of(model, tensors, labels, autocast, config.shared_norm)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -290,16 +368,8 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
               "threads": torch.get_num_threads()}
     save_reader(model, tokenizer, config.out, {**settings, "step": step, "held_out": figures}, base)
-    if news is not None and embedder is not None:
-        rest = held_records[config.held_out_questions :]
-        # the next held-out questions, and every held-out unanswerable one (they are scarce)
-        confidence_records = rest[: config.confidence_questions] + [
-            r for r in rest[config.confidence_questions :] if not r.answerable]
-        result["confidence"] = fit_confidence(confidence_records, reader, embedder, news, config.out,
-                                              perturber=held_perturber,
-                                              related=every_context if config.related_passages else None,
-                                              related_passages=config.related_passages,
-                                              show_progress=config.show_progress)
+    if news_articles and embedder is not None:
+        result["confidence"] = fit_reader_confidence(config, reader, held_records, news_articles, embedder)
         log(f"confidence: {json.dumps(result['confidence'])}")
     _write_json(config.out / "training.json", {**result, "curve": curve})
     log(f"held-out: {json.dumps(figures)}")

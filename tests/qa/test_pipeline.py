@@ -43,7 +43,9 @@ def test_answer_cites_the_right_sentence_with_exact_offsets(tiny_index: NewsInde
 ])
 def test_answers_come_from_the_article_that_holds_them(tiny_index: NewsIndex, question: str, doc_id: str,
                                                        needle: str) -> None:
-    answer = QAPipeline(tiny_index).ask(question)
+    # The fake embedder's cosines (about 0.3 here) say nothing of meaning, yet `dense` is one of the confidence's
+    # features (weighed for the real model's cosines): this judges where the answer comes from, at a low threshold.
+    answer = QAPipeline(tiny_index, answering=AnswerConfig(threshold=0.05)).ask(question)
     assert not answer.abstained
     assert any(c.doc_id == doc_id and needle in c.sentence for c in answer.citations), answer.text
     assert_citations_exact(tiny_index, answer)
