@@ -175,7 +175,8 @@ def loss_of(model: ReaderModel, tensors: dict[str, torch.Tensor], labels: dict[s
     return span + answerable
 
 
-def shared_span_loss(start_logits: torch.Tensor, end_logits: torch.Tensor, labels: dict[str, torch.Tensor]) -> torch.Tensor:
+def shared_span_loss(start_logits: torch.Tensor, end_logits: torch.Tensor,
+                     labels: dict[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy of the answer's start and end over the passage tokens of all passages of its question.
 
     Only questions with one answering passage and at least one other passage in the batch count; the [CLS]

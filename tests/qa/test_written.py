@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,18 +40,33 @@ class ScriptedModel:
             yield word + " "
 
 
+def senate_source(messages: list[dict[str, str]]) -> int:
+    """The number the sources shown to the model give "The Senate had split 50-50 …" (after the extractive citations,
+    however many of them passed the threshold)."""
+    shown = "\n".join(m["content"] for m in messages)
+    return int(re.search(r"^\[(\d+)\][^\n]*50-50", shown, re.MULTILINE).group(1))
+
+
+def pence_and_senate(messages: list[dict[str, str]]) -> str:
+    return (f"Vice President Mike Pence cast the tie-breaking vote [1]. The Senate had split 50-50 "
+            f"[{senate_source(messages)}].")
+
+
 def pipeline(index: NewsIndex, model: ScriptedModel) -> QAPipeline:
     return QAPipeline(index, writer=GroundedWriter(model, index))
 
 
 def test_a_faithful_written_answer_is_shown_with_its_sources(tiny_index: NewsIndex) -> None:
-    # the sources: [1] and [2] the extractive citations, [3] "The Senate had split 50-50 …" from their passage
-    model = ScriptedModel("Vice President Mike Pence cast the tie-breaking vote [1]. The Senate had split 50-50 [3].")
+    # the sources: first the extractive citations, then "The Senate had split 50-50 …" from their passage
+    model = ScriptedModel(pence_and_senate)
     answer = pipeline(tiny_index, model).ask(DEVOS, write=True)
+    senate = senate_source(model.seen[0])
+    assert senate == len(answer.citations) + 1
     written = answer.written
     assert written is not None and not written.fallback, written.fallback
-    assert written.text == "Vice President Mike Pence cast the tie-breaking vote [1]. The Senate had split 50-50 [3]."
-    assert [c.n for c in written.citations] == [1, 3]
+    assert written.text == pence_and_senate(model.seen[0])
+    assert written.text.endswith(f"The Senate had split 50-50 [{senate}].")
+    assert [c.n for c in written.citations] == [1, senate]
     for c in written.citations:  # exact offsets, as the extractive citations
         assert tiny_index.store.article(c.doc_id).text[c.start : c.end] == c.sentence
     assert written.sources[0].sentence == answer.citations[0].sentence  # the extractive citation is source [1]
@@ -105,7 +121,7 @@ def test_a_declined_question_asks_no_model(tiny_index: NewsIndex) -> None:
 
 
 def test_streaming_checks_each_sentence_as_it_ends(tiny_index: NewsIndex) -> None:
-    model = ScriptedModel("Mike Pence cast the tie-breaking vote [1]. The Senate had split 50-50 [3].")
+    model = ScriptedModel(pence_and_senate)
     qa = pipeline(tiny_index, model)
     extractive = qa.ask(DEVOS)
     events = list(qa.stream_written(extractive))
@@ -113,7 +129,7 @@ def test_streaming_checks_each_sentence_as_it_ends(tiny_index: NewsIndex) -> Non
     assert isinstance(events[-1], Answer) and len(drafts) >= 10
     checked = [len(d.claims) for d in drafts]
     assert checked == sorted(checked) and checked[0] == 0 and 1 in checked  # the first sentence checked mid-stream
-    assert events[-1].written.text.endswith("50-50 [3].")
+    assert events[-1].written.text.endswith(f"50-50 [{senate_source(model.seen[0])}].")
 
 
 INJECTION = Article(
