@@ -60,6 +60,10 @@ def article_title(record: QARecord) -> str | None:
     return None
 
 
+def _doc_id(key: str) -> str:
+    return "qa-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
 def paragraph_articles(records: list[QARecord], every: Iterable[QARecord] = ()) -> tuple[list[Article], dict[str, str]]:
     """Articles holding the records' paragraphs, and the article of each record (by qid).
 
@@ -86,15 +90,15 @@ def paragraph_articles(records: list[QARecord], every: Iterable[QARecord] = ()) 
     articles: dict[str, Article] = {}
     owner: dict[str, str] = {}
     for title, (low, high) in spans.items():
-        doc_id = "qa-" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:12]
+        doc_id = _doc_id(title)
         text = "\n\n".join(paragraphs[title][max(0, low - NEIGHBOURS): high + NEIGHBOURS + 1])
         articles[doc_id] = Article(doc_id, title.replace("_", " "), text)
     for record in records:
         title = article_title(record)
         if title is not None:
-            owner[record.qid] = "qa-" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:12]
+            owner[record.qid] = _doc_id(title)
             continue
-        doc_id = "qa-" + hashlib.sha1(record.context.encode("utf-8")).hexdigest()[:12]
+        doc_id = _doc_id(record.context)
         articles.setdefault(doc_id, Article(doc_id, "", record.context))
         owner[record.qid] = doc_id
     return list(articles.values()), owner
