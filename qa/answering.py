@@ -8,8 +8,7 @@ the probability that its sentence holds the answer. The most probable candidate 
 second one from another sentence is cited with it when it passes the threshold too. Below the
 threshold (chosen with `newsqa calibrate`), or when the evidence is off the question's topic (its passage's cosine under
 `min_dense`), the answer says the corpus has none. A question about a time after the newest article is
-answered only from a sentence that names that time (news written before it can only tell of plans),
-and one about how something ended only from a sentence that states an outcome.
+answered only from a sentence that names that time (news written before it can only tell of plans).
 """
 
 from __future__ import annotations
@@ -33,15 +32,6 @@ from qa.reader import SHIPPED_READER, PassageReader, Reading, shared_reader
 from qa.temporal import date_range
 
 NO_ANSWER = "I could not find an answer to that in the indexed articles."
-
-# Words that ask how something ended, and that state it. News of an event often comes before its outcome (a trial
-# before its verdict, an election before its result): evidence that states no outcome does not answer a question
-# about one, however well it covers the story.
-OUTCOME = re.compile(
-    r"\b(?:verdicts?|results?|outcomes?|won|wins?|winners?|beat|defeated|elected|sentenced|convicted|acquitted|"
-    r"conclu\w+|finally|ultimately|eventually|final|completed?|ruled|ruling|jailed|cleared|found guilty)\b",
-    re.IGNORECASE,
-)
 
 # The features of a candidate, in the order of `confidence_weights` (after the bias).
 FEATURES = ("answerable", "span_prob", "span_margin", "dense", "sentence_coverage")
@@ -67,9 +57,6 @@ class AnswerConfig:
     # A question about a time after the newest article ("in June 2017", "the 2018 report") is answered only from a
     # sentence that names that time: an earlier article can tell only of plans for it, and says so by naming it.
     later_needs_mention: bool = True
-    # A question about how something ended (a verdict, a result, who won) is answered only from a sentence that states
-    # an outcome (OUTCOME's words).
-    outcome_needs_statement: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -192,8 +179,6 @@ class ExtractiveAnswerer:
             if self.config.later_needs_mention and question.later_mentions and not any(
                     re.search(rf"\b{re.escape(m)}\b", text) for m in question.later_mentions):
                 confidence = 0.0  # asked about a time after the corpus, this sentence does not speak of that time
-            if self.config.outcome_needs_statement and OUTCOME.search(question.text) and not OUTCOME.search(text):
-                confidence = 0.0  # asked how something ended, this sentence states no outcome
             out.append(Candidate(hit, article, span, sentences, features, confidence))
         return sorted(out, key=lambda c: -c.confidence)
 

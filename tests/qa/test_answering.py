@@ -161,15 +161,3 @@ def test_a_question_about_a_time_after_the_corpus_needs_a_sentence_that_names_th
     index.add([dated], show_progress=False)
     answer = QAPipeline(index, reader=reader).ask(later)
     assert not answer.abstained and "by 2019" in answer.citations[0].sentence
-
-
-def test_a_question_about_an_outcome_needs_a_sentence_that_states_one(tmp_path: Path,
-                                                                      fake_embedder: HashEmbedder) -> None:
-    trial = Article("trial", "Trial opens", "The trial of the former mayor opened in Lagos on Monday.",
-                    date="2017-02-20", source="Newswire")
-    index = index_of(tmp_path, fake_embedder, trial, STORM)
-    reader = ScriptedReader("Lagos")
-    assert QAPipeline(index, reader=reader).ask("What verdict did the court in Lagos reach?").abstained
-    assert not QAPipeline(index, reader=reader).ask("Where did the trial of the former mayor open?").abstained
-    lenient = AnswerConfig(outcome_needs_statement=False)
-    assert not QAPipeline(index, answering=lenient, reader=reader).ask("What verdict did the court in Lagos reach?").abstained
