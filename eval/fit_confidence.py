@@ -128,7 +128,7 @@ def _holds(text: str, answers: tuple[tuple[str, int], ...]) -> bool:
 
 
 def simulate(records: list[QARecord], index: NewsIndex, owner: dict[str, str], reader: PassageReader,
-             passages: int = 5, not_in_corpus: float = 0.3, perturber: Perturber | None = None,
+             passages: int = AnswerConfig.passages, not_in_corpus: float = 0.3, perturber: Perturber | None = None,
              perturbed: float = 0.3, seed: int = 7, show_progress: bool = True) -> Simulated:
     """Candidates and their features for each question, asked of `index` as the product asks.
 
@@ -197,7 +197,7 @@ def question_figures(weights: np.ndarray, data: Simulated, questions: np.ndarray
 
 
 def fit_confidence(records: list[QARecord], index: NewsIndex, owner: dict[str, str], reader: PassageReader,
-                   out: Path, perturber: Perturber | None = None, passages: int = 5, seed: int = 7,
+                   out: Path, perturber: Perturber | None = None, passages: int = AnswerConfig.passages, seed: int = 7,
                    show_progress: bool = True) -> dict[str, Any]:
     """Fit on half the questions, report on the other half, refit on all; write `out/confidence.json`."""
     data = simulate(records, index, owner, reader, passages=passages, perturber=perturber, seed=seed,

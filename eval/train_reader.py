@@ -34,6 +34,7 @@ from eval.reader_data import (KINDS, Mix, PassagePool, QARecord, ReaderExample, 
 from index.chunking import Chunker
 from index.embedding import Embedder, cpu_has_native_bf16, packaged_model_path
 from index.models import Article
+from qa.answering import AnswerConfig
 from qa.reader import Reader
 from qa.reader_model import ReaderModel, featurize, from_encoder, load_reader, save_reader, token_span
 
@@ -52,7 +53,7 @@ class TrainConfig:
     # `news_index` is an index of the news corpus (built with the same embedding model) to copy instead of embedding
     # the news again; `confidence_passages` the top passages read, as the product reads them.
     news_index: Path | None = None
-    confidence_passages: int = 5
+    confidence_passages: int = AnswerConfig.passages
     epochs: int = 1
     batch_size: int = 32
     learning_rate: float = 1e-4
@@ -67,11 +68,19 @@ class TrainConfig:
     # loss, the answer's start and end are also a softmax over the tokens of all of them, so that span scores compare
     # across passages, as the product compares them when it picks one of its top passages.
     shared_norm: float = 0.0  # weight of that loss (0: off, as the first shipped reader)
+    # Questions written by rule from the sentences of another news corpus (eval.news_questions), at most this many
+    # an article: `news_held_out_fraction` of its articles (by a hash of their id) are held out to score the reader.
+    news_questions_per_article: int = 0
+    news_held_out_fraction: float = 0.1
     seed: int = 13
     mix: Mix = field(default_factory=Mix)
     show_progress: bool = True
 
     def __post_init__(self) -> None:
+        if self.news_questions_per_article < 0:
+            raise ValueError(f"news_questions_per_article must be >= 0, got {self.news_questions_per_article!r}")
+        if not 0.0 < self.news_held_out_fraction < 1.0:
+            raise ValueError(f"news_held_out_fraction must be in (0, 1), got {self.news_held_out_fraction}")
         if not self.data.is_dir():
             raise FileNotFoundError(f"training data folder {self.data} does not exist")
         for name in ("questions", "batch_size", "epochs", "checkpoint_every", "eval_every", "log_every"):
@@ -266,12 +275,25 @@ def fit_reader_confidence(config: TrainConfig, reader: Reader, held_records: lis
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def written_news_records(config: TrainConfig, articles: list[Article],
+                         parser: Any = None) -> tuple[list[QARecord], list[QARecord]]:
+    """(training, held-out) questions written from `articles` (eval.news_questions), split by article."""
+    from eval.news_questions import news_questions
+
+    records = list(news_questions(articles, parser, per_article=config.news_questions_per_article, seed=config.seed,
+                                  show_progress=config.show_progress))
+    held = [r for r in records if is_held_out(r.context, config.news_held_out_fraction)]
+    return [r for r in records if not is_held_out(r.context, config.news_held_out_fraction)], held
+
+
 def train(config: TrainConfig, news_articles: list[Article] | None = None, embedder: Embedder | None = None,
-          log: Callable[[str], None] = print) -> dict[str, Any]:
+          log: Callable[[str], None] = print, question_articles: list[Article] | None = None) -> dict[str, Any]:
     """Train a reader into `config.out`; returns the figures written to `config.out/training.json`.
 
     With news articles, they give the news negatives; with an embedder too, the answer confidence is fitted
-    on held-out questions afterwards (eval.fit_confidence) and written beside the weights.
+    on held-out questions afterwards (eval.fit_confidence) and written beside the weights. With
+    `question_articles` (another news corpus) and `config.news_questions_per_article`, questions written from
+    their sentences join the training questions, and those of held-out articles are scored apart.
     """
     from transformers import AutoTokenizer
 
@@ -288,12 +310,18 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     related = context_pool(config, held_out=False) if config.mix.related else None
     # Held-out questions get related negatives from every context (theirs are held out of training, not of reading).
     every_context = context_pool(config) if config.mix.related else None
+    news_held: list[QARecord] = []
+    if config.news_questions_per_article and question_articles:
+        written, news_held = written_news_records(config, question_articles)
+        log(f"{len(written)} news questions written for training, {len(news_held)} held out")
+        train_records = train_records + written
     train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related))
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
     scored_records = held_records[: config.held_out_questions]
     held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
                                        held_perturber, every_context))
+    news_held_examples = list(make_examples(news_held, config.mix, random.Random(config.seed + 2), news))
     kinds = {k: sum(e.kind == k for e in train_examples) for k in KINDS}
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
         f"({time.perf_counter() - started:.0f} s to build)")
@@ -364,6 +392,9 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     model.eval()
     figures = evaluate_reader(reader, held_examples)
     kinds_held = {k: sum(e.kind == k for e in held_examples) for k in KINDS}
+    if news_held_examples:
+        kinds_held["news_questions"] = len(news_held_examples)
+        figures["news_questions"] = evaluate_reader(reader, news_held_examples)
     result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
               "planned_steps": total, "examples_seen": step * config.batch_size,
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,

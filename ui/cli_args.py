@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--news-index", type=Path, metavar="DIR",
                        help="an index of the news corpus (e.g. data/index after `make serve`) to copy for the confidence "
                             "fit, instead of embedding the news again (default: build one)")
+    train.add_argument("--news-questions", type=int, default=0, metavar="N",
+                       help="also train on up to N questions an article written by rule from the BBC demo corpus "
+                            "(eval/news_questions.py, needs the `train` extra; default: %(default)s, none)")
     train.add_argument("--confidence-only", action="store_true", help="only fit the answer confidence of the reader "
                        "in --init again (on the held-out questions a training run fits it on), into --out")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")

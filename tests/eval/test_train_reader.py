@@ -182,3 +182,7 @@ def test_config_refuses_bad_values(tmp_path: Path) -> None:
         TrainConfig(data=tmp_path, out=tmp_path, batch_size=0)
     with pytest.raises(ValueError, match="held_out_fraction must be in"):
         TrainConfig(data=tmp_path, out=tmp_path, held_out_fraction=1.0)
+    with pytest.raises(ValueError, match="news_questions_per_article must be >= 0, got -1"):
+        TrainConfig(data=tmp_path, out=tmp_path, news_questions_per_article=-1)
+    with pytest.raises(ValueError, match="news_held_out_fraction must be in"):
+        TrainConfig(data=tmp_path, out=tmp_path, news_held_out_fraction=0.0)
