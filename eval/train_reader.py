@@ -69,7 +69,8 @@ class TrainConfig:
     # across passages, as the product compares them when it picks one of its top passages.
     shared_norm: float = 0.0  # weight of that loss (0: off, as the first shipped reader)
     # Questions written by rule from the sentences of another news corpus (eval.news_questions), at most this many
-    # an article: `news_held_out_fraction` of its articles (by a hash of their id) are held out to score the reader.
+    # an article: `news_held_out_fraction` of its articles (by a hash of their text, so that copies of one story stay on
+    # one side) are held out to score the reader.
     news_questions_per_article: int = 0
     news_held_out_fraction: float = 0.1
     seed: int = 13
@@ -282,8 +283,11 @@ def written_news_records(config: TrainConfig, articles: list[Article],
 
     records = list(news_questions(articles, parser, per_article=config.news_questions_per_article, seed=config.seed,
                                   show_progress=config.show_progress))
-    held = [r for r in records if is_held_out(r.context, config.news_held_out_fraction)]
-    return [r for r in records if not is_held_out(r.context, config.news_held_out_fraction)], held
+    train_records: list[QARecord] = []
+    held: list[QARecord] = []
+    for record in records:
+        (held if is_held_out(record.context, config.news_held_out_fraction) else train_records).append(record)
+    return train_records, held
 
 
 def train(config: TrainConfig, news_articles: list[Article] | None = None, embedder: Embedder | None = None,
@@ -297,6 +301,8 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     """
     from transformers import AutoTokenizer
 
+    if config.news_questions_per_article and not question_articles:
+        raise ValueError("news_questions_per_article needs the articles to write them from (question_articles)")
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     base = config.base_model or packaged_model_path()
@@ -392,13 +398,14 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     model.eval()
     figures = evaluate_reader(reader, held_examples)
     kinds_held = {k: sum(e.kind == k for e in held_examples) for k in KINDS}
-    if news_held_examples:
-        kinds_held["news_questions"] = len(news_held_examples)
-        figures["news_questions"] = evaluate_reader(reader, news_held_examples)
     result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
               "planned_steps": total, "examples_seen": step * config.batch_size,
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
               "threads": torch.get_num_threads()}
+    if news_held_examples:  # scored apart: the written questions are not the held-out split's mix
+        result["news_questions_held_out"] = {
+            "questions": len(news_held), "examples": {k: sum(e.kind == k for e in news_held_examples) for k in KINDS},
+            **evaluate_reader(reader, news_held_examples)}
     save_reader(model, tokenizer, config.out, {**settings, "step": step, "held_out": figures}, base)
     if news_articles and embedder is not None:
         result["confidence"] = fit_reader_confidence(config, reader, held_records, news_articles, embedder)

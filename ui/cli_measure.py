@@ -184,6 +184,8 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     from index.demo import ensure_demo_wheel, read_demo_corpus
     from index.models import Article
 
+    if args.news_questions and args.confidence_only:
+        raise ValueError("--news-questions trains the reader and --confidence-only does not train: give one of them")
     config = TrainConfig(data=args.data, out=args.out, questions=args.questions, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
                          init=args.init, mix=Mix(same_context=args.same_context, news=args.news_negatives,

@@ -186,3 +186,9 @@ def test_config_refuses_bad_values(tmp_path: Path) -> None:
         TrainConfig(data=tmp_path, out=tmp_path, news_questions_per_article=-1)
     with pytest.raises(ValueError, match="news_held_out_fraction must be in"):
         TrainConfig(data=tmp_path, out=tmp_path, news_held_out_fraction=0.0)
+
+
+def test_news_questions_need_the_articles_to_write_them_from(tmp_path: Path) -> None:
+    config = TrainConfig(data=tmp_path, out=tmp_path / "out", news_questions_per_article=2, show_progress=False)
+    with pytest.raises(ValueError, match="needs the articles to write them from"):
+        train(config)

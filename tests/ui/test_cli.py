@@ -64,6 +64,14 @@ def test_ask_without_index_exits_2_naming_the_folder(tmp_path: Path, capsys: pyt
     assert f"no index in {tmp_path / 'none'}" in err and err.startswith("newsqa ask: error:")
 
 
+def test_train_reader_refuses_news_questions_with_a_confidence_refit(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train-reader", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--confidence-only",
+                 "--news-questions", "3"])
+    assert code == 2 and "--confidence-only does not train" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "ingest", str(tmp_path / "typo.jsonl"), "--index", str(tmp_path / "ix"), "--quiet")
     assert code == 2 and str(tmp_path / "typo.jsonl") in err
