@@ -51,6 +51,11 @@ CONDITIONS = frozenset({"if", "unless", "whether", "though", "although"})  # a c
 REPORTING = frozenset({"say", "tell", "add", "report", "announce", "state", "claim", "confirm", "insist", "warn",
                        "believe", "think", "explain", "note", "argue", "suggest", "reveal", "estimate", "predict"})
 MIN_WORDS, MAX_WORDS = 5, 28  # question length in words, wh-phrase included
+# Pronouns of quoted speech ("we will ..."): not a reporter's fact. Only as pronouns: "the US" is a country.
+PERSONAL = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
+TIME_WORDS = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|day\b|\b(?:year|month|week|"
+                        r"decade|century|spring|summer|autumn|winter|yesterday|today|tomorrow)\b", re.I)
+DURATION = re.compile(r"^(?:the )?(?:past|first|last few|next few|coming)\b|\bfor\b", re.I)
 
 
 def load_parser() -> Any:
@@ -60,13 +65,6 @@ def load_parser() -> Any:
     except ImportError as exc:
         raise ImportError("writing news questions needs spaCy: pip install -e '.[train]'") from exc
     return spacy.load(SPACY_MODEL)
-
-
-# Pronouns of quoted speech ("we will ..."): not a reporter's fact. Only as pronouns: "the US" is a country.
-PERSONAL = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
-TIME_WORDS = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|day\b|\b(?:year|month|week|"
-                        r"decade|century|spring|summer|autumn|winter|yesterday|today|tomorrow)\b", re.I)
-DURATION = re.compile(r"^(?:the )?(?:past|first|last few|next few|coming)\b|\bfor\b", re.I)
 
 
 def _clause(token: Any) -> Any:

@@ -240,6 +240,10 @@ def context_pool(config: TrainConfig, held_out: bool = True) -> PassagePool:
     return PassagePool.of_contexts(contexts, Chunker(config.mix.max_tokens, overlap=1), config.show_progress)
 
 
+def _kind_counts(examples: list[ReaderExample]) -> dict[str, int]:
+    return {k: sum(e.kind == k for e in examples) for k in KINDS}
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -317,7 +321,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     # Held-out questions get related negatives from every context (theirs are held out of training, not of reading).
     every_context = context_pool(config) if config.mix.related else None
     news_held: list[QARecord] = []
-    if config.news_questions_per_article and question_articles:
+    if config.news_questions_per_article:
         written, news_held = written_news_records(config, question_articles)
         log(f"{len(written)} news questions written for training, {len(news_held)} held out")
         train_records = train_records + written
@@ -328,7 +332,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
                                        held_perturber, every_context))
     news_held_examples = list(make_examples(news_held, config.mix, random.Random(config.seed + 2), news))
-    kinds = {k: sum(e.kind == k for e in train_examples) for k in KINDS}
+    kinds = _kind_counts(train_examples)
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
         f"({time.perf_counter() - started:.0f} s to build)")
     if config.init is not None:
@@ -397,14 +401,14 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     progress.close()
     model.eval()
     figures = evaluate_reader(reader, held_examples)
-    kinds_held = {k: sum(e.kind == k for e in held_examples) for k in KINDS}
+    kinds_held = _kind_counts(held_examples)
     result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
               "planned_steps": total, "examples_seen": step * config.batch_size,
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
               "threads": torch.get_num_threads()}
     if news_held_examples:  # scored apart: the written questions are not the held-out split's mix
         result["news_questions_held_out"] = {
-            "questions": len(news_held), "examples": {k: sum(e.kind == k for e in news_held_examples) for k in KINDS},
+            "questions": len(news_held), "examples": _kind_counts(news_held_examples),
             **evaluate_reader(reader, news_held_examples)}
     save_reader(model, tokenizer, config.out, {**settings, "step": step, "held_out": figures}, base)
     if news_articles and embedder is not None:
