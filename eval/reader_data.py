@@ -39,7 +39,7 @@ from index.models import Article, Sentence
 from index.sentences import sentence_spans
 
 
-KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed")
+KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed", "deleted")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,16 @@ def _holds_any(answers: tuple[tuple[str, int], ...], passage: str) -> bool:
     return any(t.lower() in passage.lower() for t, _ in answers)
 
 
+def without_answer(passage: str, answers: tuple[tuple[int, int], ...], min_sentences: int = 2) -> str | None:
+    """`passage` without the sentences that hold any of `answers` (offsets into it); None when fewer than
+    `min_sentences` sentences would be left."""
+    spans = sentence_spans(passage)
+    kept = [(s, e) for s, e in spans if not any(a < e and b > s for a, b in answers)]
+    if len(kept) < min_sentences or len(kept) == len(spans):
+        return None
+    return " ".join(passage[s:e] for s, e in kept)
+
+
 def _overlap(question: str, passage: str) -> int:
     return len(set(tokenize(question)) & set(tokenize(passage)))
 
@@ -154,10 +164,13 @@ class Mix:
     news: float = 0.15
     related: float = 0.0  # needs a PassagePool of other training contexts passed to make_examples
     perturbed: float = 0.0  # an experiment (not in the shipped weights); needs a Perturber passed to make_examples
+    # The positive passage with the sentences that hold the answer taken out: the same topic and names, not the fact
+    # (a minimal pair, as a news question about an outcome no article reports meets its story). An experiment.
+    deleted: float = 0.0
     max_tokens: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("same_context", "news", "related", "perturbed"):
+        for name in ("same_context", "news", "related", "perturbed", "deleted"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
 
@@ -187,6 +200,13 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                 changed = perturber.perturb(record.question, record.context[s:e], rng)
                 if changed is not None:
                     yield ReaderExample(changed, record.context[s:e], (), "perturbed", record.qid)
+            if mix.deleted and rng.random() < mix.deleted:
+                rest = without_answer(record.context[s:e], inside)
+                # Only where the rest shares as many of the question's terms as the passage did: otherwise the pair
+                # teaches "few of the question's words, no answer", which rejects passages that paraphrase it.
+                if (rest is not None and not _holds_any(record.answers, rest)
+                        and _overlap(record.question, rest) >= _overlap(record.question, record.context[s:e])):
+                    yield ReaderExample(record.question, rest, (), "deleted", record.qid)
             others = [(s, e) for s, e in spans if not _holds_any(record.answers, record.context[s:e])]
             if others and rng.random() < mix.same_context:
                 s, e = rng.choice(others)

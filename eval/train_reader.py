@@ -36,7 +36,8 @@ from index.embedding import Embedder, cpu_has_native_bf16, packaged_model_path
 from index.models import Article
 from qa.answering import AnswerConfig
 from qa.reader import Reader
-from qa.reader_model import ReaderModel, featurize, from_encoder, load_reader, save_reader, token_span
+from qa.reader_model import (SHARED_EMBEDDINGS, ReaderModel, featurize, from_encoder, load_reader, save_reader,
+                             token_span)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class TrainConfig:
     # one side) are held out to score the reader.
     news_questions_per_article: int = 0
     news_held_out_fraction: float = 0.1
+    # Weight-space ensembling with the reader it continued from (WiSE-FT, Wortsman et al. 2022): the weights written are
+    # (1 - wise) x the --init reader's + wise x the fine-tuned ones, which keeps more of what the first reader does on
+    # text unlike the training data (0: off, the fine-tuned weights as they are).
+    wise: float = 0.0
     seed: int = 13
     mix: Mix = field(default_factory=Mix)
     show_progress: bool = True
@@ -99,6 +104,10 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         if self.init is not None and not (self.init / "reader.json").is_file():
             raise FileNotFoundError(f"--init {self.init} is not a reader folder (no reader.json)")
+        if not 0.0 <= self.wise < 1.0:
+            raise ValueError(f"wise must be in [0, 1), got {self.wise}")
+        if self.wise and self.init is None:
+            raise ValueError("wise averages the fine-tuned weights with the reader they started from: it needs init")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 
@@ -400,9 +409,15 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
             save_reader(model, tokenizer, config.out / "checkpoint", {**settings, "step": step}, base)
     progress.close()
     model.eval()
+    tuned: dict[str, Any] = {}
+    if config.wise:
+        tuned = {"wise": config.wise, "fine_tuned_held_out": evaluate_reader(reader, held_examples)}
+        log(f"fine-tuned, held-out: {json.dumps(tuned['fine_tuned_held_out'])}")
+        started_from = load_reader(config.init, base)[0].state_dict()  # type: ignore[arg-type]
+        model.load_state_dict(wise_average(started_from, model.state_dict(), config.wise))
     figures = evaluate_reader(reader, held_examples)
     kinds_held = _kind_counts(held_examples)
-    result = {"held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
+    result = {**tuned, "held_out": figures, "held_out_examples": kinds_held, "train_examples": kinds, "steps": step,
               "planned_steps": total, "examples_seen": step * config.batch_size,
               "train_minutes": (time.perf_counter() - train_started) / 60, "bf16_autocast": autocast,
               "threads": torch.get_num_threads()}
@@ -417,6 +432,16 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     _write_json(config.out / "training.json", {**result, "curve": curve})
     log(f"held-out: {json.dumps(figures)}")
     return result
+
+
+def wise_average(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
+                 alpha: float) -> dict[str, torch.Tensor]:
+    """(1 - alpha) x `start` + alpha x `tuned`, in float32, each tuned weight first rounded to float16 as the reader
+    folder stores it (so averaging two saved folders gives the same bits as averaging at the end of a run)."""
+    if start.keys() != tuned.keys():
+        raise ValueError(f"the readers differ in their weights: {sorted(start.keys() ^ tuned.keys())[:5]}")
+    return {k: start[k].float() if k == SHARED_EMBEDDINGS  # frozen, and read from the base model, not stored
+            else (1 - alpha) * start[k].float() + alpha * tuned[k].detach().to(torch.float16).float() for k in start}
 
 
 class _Schedule:

@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--related-negatives", type=float, default=0.0, metavar="P",
                        help="share of questions that also get a passage of another qa-train context BM25 ranks "
                             "high, without the answer, as a negative (default: %(default)s)")
+    train.add_argument("--deleted-negatives", type=float, default=0.0, metavar="P",
+                       help="share of questions that also get their passage with the answer's sentences taken out as a "
+                            "negative (an experiment; default: %(default)s)")
+    train.add_argument("--wise", type=float, default=0.0, metavar="ALPHA",
+                       help="write (1 - ALPHA) x the --init reader's weights + ALPHA x the fine-tuned ones (weight-space "
+                            "ensembling, WiSE-FT; default: %(default)s, off)")
     train.add_argument("--shared-norm", type=float, default=0.0, metavar="W",
                        help="weight of the shared-normalisation loss: a question's passages share a batch and its "
                             "answer's start and end are also a softmax over all their tokens (default: %(default)s, off)")

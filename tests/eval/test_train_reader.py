@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from eval.reader_data import Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records
-from eval.train_reader import TrainConfig, batches, refit_confidence, shared_span_loss, train
+from eval.reader_data import (Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records,
+                              without_answer)
+from eval.train_reader import TrainConfig, batches, refit_confidence, shared_span_loss, train, wise_average
 from index.chunking import Chunker
-from index.embedding import HashEmbedder
+from index.embedding import HashEmbedder, packaged_model_path
 from index.models import Article
 from qa.answering import FEATURES
 from qa.reader import CONFIDENCE_FILE, Reader
+from qa.reader_model import SHARED_EMBEDDINGS, load_reader
 
 FACTS = [
     ("The Nile flows north through Egypt and ends in the Mediterranean Sea.", "Where does the Nile end?",
@@ -109,6 +111,32 @@ def test_related_negatives_are_other_contexts_without_the_answer() -> None:
         assert kinds["related"].passage in (ARTICLE[1], ARTICLE[2])  # ARTICLE[0] names the answer: never a negative
 
 
+def test_a_deleted_negative_is_the_positive_passage_without_the_answers_sentence() -> None:
+    context = ("The Harbor Bridge in Marlow was painted green. The council of Marlow chose the colour. "
+               "The work was done in 1920. It cost 400 pounds.")
+    record = QARecord("q", "tiny", "When was the Harbor Bridge in Marlow painted green?", context,
+                      (("1920", context.index("1920")),))
+    examples = list(make_examples([record], Mix(same_context=0.0, news=0.0, deleted=1.0), random.Random(0)))
+    assert [e.kind for e in examples] == ["positive", "deleted"]
+    negative = examples[1]
+    assert negative.passage == ("The Harbor Bridge in Marlow was painted green. The council of Marlow chose the "
+                                "colour. It cost 400 pounds.") and not negative.answers
+    # The answer's sentence holds question terms the rest lacks: the pair would teach "few of the question's words,
+    # no answer" (a passage that paraphrases the question would be rejected), so it gives no negative.
+    telling = ("The bridge was opened by the queen. Painting began later. The Harbor Bridge in Marlow was painted green "
+               "in 1920. It cost 400 pounds.")
+    told = QARecord("t", "tiny", record.question, telling, (("1920", telling.index("1920")),))
+    assert [e.kind for e in make_examples([told], Mix(same_context=0.0, news=0.0, deleted=1.0), random.Random(0))] \
+        == ["positive"]
+    assert without_answer("The bridge opened in 1894. It is green.", ((22, 26),)) is None  # one sentence left: none
+    named_twice = "The bridge opened in 1894. In 1894 it was new. It is green. It is long."
+    twice = QARecord("w", "tiny", "When did the bridge open?", named_twice, (("1894", named_twice.index("1894")),))
+    assert [e.kind for e in make_examples([twice], Mix(same_context=0.0, news=0.0, deleted=1.0), random.Random(0))] \
+        == ["positive"]  # the answer is still in the rest: not a negative
+    with pytest.raises(ValueError, match="deleted must be a probability in \\[0, 1\\], got 2"):
+        Mix(deleted=2)
+
+
 def test_the_held_out_split_is_by_context() -> None:
     assert is_held_out("same text", 0.5) == is_held_out("same text", 0.5)
     shares = sum(is_held_out(f"context {i}", 0.2) for i in range(2000)) / 2000
@@ -140,10 +168,28 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     refitted = refit_confidence(refit, NEWS, HashEmbedder(dim=32), log=lambda _: None)["weights"]
     assert refitted == pytest.approx(weights, abs=0.01)  # the saved reader is float16: readings move a little
     assert not (tmp_path / "refit" / "model.safetensors").exists()
+    # Continued from it with --wise 0.5: the weights written lie halfway between the start and the fine-tuned ones.
+    wise = replace(config, init=config.out, out=tmp_path / "wise", epochs=2, wise=0.5)
+    continued = train(wise, log=lambda _: None)
+    assert continued["wise"] == 0.5 and set(continued["fine_tuned_held_out"]) == set(continued["held_out"])
+    start, _, _ = load_reader(config.out, packaged_model_path())
+    tuned, _, _ = load_reader(wise.out, packaged_model_path())
+    moved = [name for name, w in tuned.state_dict().items() if not torch.equal(w, start.state_dict()[name])]
+    assert moved and SHARED_EMBEDDINGS not in moved  # trained weights moved; the frozen embeddings did not
     stale = json.loads((config.out / CONFIDENCE_FILE).read_text())
     (config.out / CONFIDENCE_FILE).write_text(json.dumps({**stale, "features": stale["features"][:-1]}))
     with pytest.raises(ValueError, match="--confidence-only"):
         Reader(config.out).confidence_weights()  # weights of other features are refused, not misapplied
+
+
+def test_wise_average_lies_between_the_readers_and_keeps_the_frozen_embeddings() -> None:
+    start = {"w": torch.tensor([0.0, 1.0]), SHARED_EMBEDDINGS: torch.tensor([0.1234567])}
+    tuned = {"w": torch.tensor([1.0, 3.0]), SHARED_EMBEDDINGS: torch.tensor([9.0])}
+    averaged = wise_average(start, tuned, 0.25)
+    assert averaged["w"].tolist() == [0.25, 1.5]
+    assert averaged[SHARED_EMBEDDINGS].tolist() == start[SHARED_EMBEDDINGS].tolist()
+    with pytest.raises(ValueError, match="differ in their weights"):
+        wise_average(start, {"w": tuned["w"]}, 0.5)
 
 
 def test_shared_normalisation_weighs_the_answer_against_the_other_passages_of_its_question() -> None:
@@ -186,6 +232,10 @@ def test_config_refuses_bad_values(tmp_path: Path) -> None:
         TrainConfig(data=tmp_path, out=tmp_path, news_questions_per_article=-1)
     with pytest.raises(ValueError, match="news_held_out_fraction must be in"):
         TrainConfig(data=tmp_path, out=tmp_path, news_held_out_fraction=0.0)
+    with pytest.raises(ValueError, match=r"wise must be in \[0, 1\), got 1.0"):
+        TrainConfig(data=tmp_path, out=tmp_path, wise=1.0)
+    with pytest.raises(ValueError, match="it needs init"):
+        TrainConfig(data=tmp_path, out=tmp_path, wise=0.5)
 
 
 def test_news_questions_need_the_articles_to_write_them_from(tmp_path: Path) -> None:
