@@ -26,7 +26,6 @@ import gzip
 import hashlib
 import json
 import random
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,6 @@ from index.models import Article, Sentence
 from index.sentences import sentence_spans
 
 
-_TITLED_ID = re.compile(r"squad1\.1-train-(.+)-p\d+-q\d+$")  # SQuAD 1.1 train ids name the article
 KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed", "deleted")
 
 
@@ -58,12 +56,6 @@ class QARecord:
     def answerable(self) -> bool:
         return bool(self.answers)
 
-    @property
-    def title(self) -> str:
-        """The article's title where the id carries it (SQuAD 1.1 train: `squad1.1-train-<Title>-p<n>-q<m>`), else ""."""
-        match = _TITLED_ID.match(self.qid)
-        return match.group(1).replace("_", " ") if match else ""
-
 
 @dataclass(frozen=True)
 class ReaderExample:
@@ -74,7 +66,6 @@ class ReaderExample:
     answers: tuple[tuple[int, int], ...]
     kind: str  # one of KINDS
     qid: str = ""
-    title: str = ""  # the passage's article title ("" where unknown), read by a reader trained `--titles`
 
 
 def read_qa_records(folder: Path, files: Iterable[str] | None = None) -> Iterator[QARecord]:
@@ -142,19 +133,15 @@ class PassagePool:
     of the same article or topic, holding its names but not its answer.
     """
 
-    def __init__(self, texts: list[str], show_progress: bool = False, titles: list[str] | None = None) -> None:
+    def __init__(self, texts: list[str], show_progress: bool = False) -> None:
         if not texts:
             raise ValueError("the corpus for negatives holds no passages")
-        if titles is not None and len(titles) != len(texts):
-            raise ValueError(f"{len(titles)} titles for {len(texts)} passages")
         self.texts = texts
-        self.title_of = dict(zip(texts, titles)) if titles is not None else {}  # a passage's article title
         self.bm25 = BM25Index.build(list(range(len(texts))), [tokenize(t) for t in texts], show_progress)
 
     @classmethod
     def of_articles(cls, articles: Iterable[Article], chunker: Chunker, show_progress: bool = False) -> PassagePool:
-        pairs = [(a.title, a.text[s:e]) for a in articles for s, e in passages_of(a.text, chunker)]
-        return cls([text for _, text in pairs], show_progress, [title for title, _ in pairs])
+        return cls([a.text[s:e] for a in articles for s, e in passages_of(a.text, chunker)], show_progress)
 
     @classmethod
     def of_contexts(cls, contexts: Iterable[str], chunker: Chunker, show_progress: bool = False) -> PassagePool:
@@ -203,31 +190,30 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                 spans_of[record.context] = spans
         if not spans:
             continue
-        title = record.title
         if record.answerable:
             holding = [(s, e, inside) for s, e in spans if (inside := _inside(record.answers, s, e))]
             if not holding:
                 continue  # the answer straddles a sentence boundary the splitter drew
             s, e, inside = rng.choice(holding)
-            yield ReaderExample(record.question, record.context[s:e], inside, "positive", record.qid, title)
+            yield ReaderExample(record.question, record.context[s:e], inside, "positive", record.qid)
             if perturber is not None and rng.random() < mix.perturbed:
                 changed = perturber.perturb(record.question, record.context[s:e], rng)
                 if changed is not None:
-                    yield ReaderExample(changed, record.context[s:e], (), "perturbed", record.qid, title)
+                    yield ReaderExample(changed, record.context[s:e], (), "perturbed", record.qid)
             if mix.deleted and rng.random() < mix.deleted:
                 rest = without_answer(record.context[s:e], inside)
                 # Only where the rest shares as many of the question's terms as the passage did: otherwise the pair
                 # teaches "few of the question's words, no answer", which rejects passages that paraphrase it.
                 if (rest is not None and not _holds_any(record.answers, rest)
                         and _overlap(record.question, rest) >= _overlap(record.question, record.context[s:e])):
-                    yield ReaderExample(record.question, rest, (), "deleted", record.qid, title)
+                    yield ReaderExample(record.question, rest, (), "deleted", record.qid)
             others = [(s, e) for s, e in spans if not _holds_any(record.answers, record.context[s:e])]
             if others and rng.random() < mix.same_context:
                 s, e = rng.choice(others)
-                yield ReaderExample(record.question, record.context[s:e], (), "same_context", record.qid, title)
+                yield ReaderExample(record.question, record.context[s:e], (), "same_context", record.qid)
         else:
             s, e = max(spans, key=lambda span: _overlap(record.question, record.context[span[0]:span[1]]))
-            yield ReaderExample(record.question, record.context[s:e], (), "unanswerable", record.qid, title)
+            yield ReaderExample(record.question, record.context[s:e], (), "unanswerable", record.qid)
         if related is not None and rng.random() < mix.related:
             candidates = [t for t in related.top(record.question, 6)
                           if t not in record.context and not _holds_any(record.answers, t)]
@@ -236,5 +222,4 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
         if news is not None and rng.random() < mix.news:
             candidates = [t for t in news.top(record.question) if not _holds_any(record.answers, t)]
             if candidates:
-                text = rng.choice(candidates)
-                yield ReaderExample(record.question, text, (), "news", record.qid, news.title_of.get(text, ""))
+                yield ReaderExample(record.question, rng.choice(candidates), (), "news", record.qid)

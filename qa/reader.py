@@ -33,10 +33,7 @@ class Reading(NamedTuple):
 
 
 class PassageReader(Protocol):
-    """Anything that reads (question, passage) pairs: the trained reader, or a fake in tests.
-
-    A reader trained to read each passage with its article's title has `uses_titles` true and takes `titles=` too.
-    """
+    """Anything that reads (question, passage) pairs: the trained reader, or a fake in tests."""
 
     def read_pairs(self, questions: list[str], passages: list[str],
                    breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]: ...
@@ -60,7 +57,6 @@ class Reader:
         self._model: Any = None
         self._tokenizer: Any = None
         self._max_length = 192
-        self._titles: bool | None = None  # whether it was trained to read titles: reader.json, read when first asked
         self._autocast = False
         self._lock = threading.Lock()
         self._confidence: tuple[float, ...] | None = None
@@ -82,22 +78,11 @@ class Reader:
                 self._confidence = tuple(float(w) for w in fitted["weights"])
         return self._confidence or None
 
-    @property
-    def uses_titles(self) -> bool:
-        """Whether this reader reads each passage with its article's title (it was trained so: `--titles`)."""
-        if self._titles is None:
-            from qa.reader_model import READER_FILE
-
-            path = self.folder / READER_FILE
-            info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-            self._titles = bool(info.get("titles", False))
-        return self._titles
-
-    def set_model(self, model: Any, tokenizer: Any, max_length: int, titles: bool = False) -> None:
+    def set_model(self, model: Any, tokenizer: Any, max_length: int) -> None:
         """Read with a model in memory (training evaluates the model it is training this way)."""
         from index.embedding import cpu_has_native_bf16, resolve_precision
 
-        self._model, self._tokenizer, self._max_length, self._titles = model, tokenizer, max_length, titles
+        self._model, self._tokenizer, self._max_length = model, tokenizer, max_length
         self._autocast = resolve_precision(self.requested_precision, "cpu", cpu_has_native_bf16()) == "bfloat16"
 
     def load(self) -> None:
@@ -108,40 +93,34 @@ class Reader:
             from qa.reader_model import load_reader
 
             model, tokenizer, info = load_reader(self.folder, self.base_model_dir or packaged_model_path())
-            self.set_model(model, tokenizer, int(info.get("max_length", 192)), bool(info.get("titles", False)))
+            self.set_model(model, tokenizer, int(info.get("max_length", 192)))
             if self._autocast:  # a model of its own, for reading only: cast its Linear weights once
                 linear_weights_to_bfloat16(model)
 
-    def read_pairs(self, questions: list[str], passages: list[str], breaks: Sequence[Sequence[int]] | None = None,
-                   titles: list[str] | None = None) -> list[Reading]:
+    def read_pairs(self, questions: list[str], passages: list[str],
+                   breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]:
         """The best span of each pair; `breaks[i]`, when given, are the character offsets in `passages[i]` where a
-        sentence starts (sorted), and no span crosses one. `titles` (the passages' article titles) are read only by a
-        reader trained with them (`uses_titles`)."""
+        sentence starts (sorted), and no span crosses one."""
         if len(questions) != len(passages) or (breaks is not None and len(breaks) != len(passages)):
             raise ValueError(f"{len(questions)} questions and {len(breaks) if breaks is not None else 'no'} sentence "
                              f"breaks for {len(passages)} passages")
-        if titles is not None and len(titles) != len(passages):
-            raise ValueError(f"{len(titles)} titles for {len(passages)} passages")
         if self._model is None:
             self.load()
-        if not self.uses_titles:
-            titles = None
         readings: list[Reading] = []
         for i in range(0, len(passages), self.batch_size):
             chunk = slice(i, i + self.batch_size)
             readings.extend(self._read_batch(questions[chunk], passages[chunk],
-                                             breaks[chunk] if breaks is not None else None,
-                                             titles[chunk] if titles is not None else None))
+                                             breaks[chunk] if breaks is not None else None))
         return readings
 
     def _read_batch(self, questions: list[str], passages: list[str],
-                    breaks: Sequence[Sequence[int]] | None, titles: list[str] | None = None) -> list[Reading]:
+                    breaks: Sequence[Sequence[int]] | None) -> list[Reading]:
         import torch
 
         from qa.reader_model import featurize
 
         with self._tokenizer_lock:
-            features = featurize(self._tokenizer, questions, passages, self._max_length, titles=titles)
+            features = featurize(self._tokenizer, questions, passages, self._max_length)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
             out = self._model(**features.tensors)
         start, end = out.start_logits.float(), out.end_logits.float()

@@ -116,19 +116,9 @@ class Features(NamedTuple):
 
 
 def featurize(tokenizer: Any, questions: list[str], passages: list[str], max_length: int,
-              max_question_tokens: int = 48, titles: list[str] | None = None, max_title_tokens: int = 24) -> Features:
-    """Encode pairs as [CLS] question [SEP] passage [SEP], the question cut to `max_question_tokens`.
-
-    With `titles` (a reader trained with them), each passage's article title follows its question in the first
-    segment, [CLS] question [SEP] title [SEP] passage [SEP], cut to `max_title_tokens`: a news passage often names
-    its story's people and events only through the headline ("he", "the vote").
-    """
+              max_question_tokens: int = 48) -> Features:
+    """Encode pairs as [CLS] question [SEP] passage [SEP], the question cut to `max_question_tokens`."""
     questions = [_cut_question(tokenizer, q, max_question_tokens) for q in questions]
-    if titles is not None:
-        if len(titles) != len(questions):
-            raise ValueError(f"{len(titles)} titles for {len(questions)} questions")
-        questions = [f"{q} {tokenizer.sep_token} {_cut_question(tokenizer, t, max_title_tokens)}" if t.strip() else q
-                     for q, t in zip(questions, titles)]
     encoded = tokenizer(questions, passages, truncation="only_second", max_length=max_length, padding="longest",
                         return_offsets_mapping=True, return_tensors="pt")
     offsets: list[list[tuple[int, int] | None]] = []

@@ -143,9 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--wise", type=float, default=0.0, metavar="ALPHA",
                        help="write (1 - ALPHA) x the --init reader's weights + ALPHA x the fine-tuned ones (weight-space "
                             "ensembling, WiSE-FT; default: %(default)s, off)")
-    train.add_argument("--titles", action="store_true",
-                       help="read each passage with its article's title: [CLS] question [SEP] title [SEP] passage "
-                            "(an experiment; the reader folder records it and the product passes titles)")
     train.add_argument("--shared-norm", type=float, default=0.0, metavar="W",
                        help="weight of the shared-normalisation loss: a question's passages share a batch and its "
                             "answer's start and end are also a softmax over all their tokens (default: %(default)s, off)")

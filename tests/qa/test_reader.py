@@ -50,27 +50,6 @@ def test_featurize_marks_the_passage_and_maps_character_spans_to_tokens(reader: 
     assert token_span(features.offsets[0], len(passage) + 5, len(passage) + 9) is None
 
 
-def test_a_title_joins_the_question_side_and_leaves_the_passage_offsets_as_they_were(reader: Reader) -> None:
-    reader.load()
-    passage = "He said the vote would be held on May 7."
-    plain = featurize(reader._tokenizer, ["When is the vote?"], [passage], 64)
-    titled = featurize(reader._tokenizer, ["When is the vote?"], [passage], 64, titles=["French election: Macron leads"])
-    assert [o for o in titled.offsets[0] if o is not None] == [o for o in plain.offsets[0] if o is not None]
-    words = reader._tokenizer.convert_ids_to_tokens(titled.tensors["input_ids"][0])
-    first_segment = [w for w, t in zip(words, titled.tensors["token_type_ids"][0]) if t == 0]
-    assert "election" in first_segment and first_segment.count("[SEP]") == 2  # [CLS] question [SEP] title [SEP]
-    untitled = featurize(reader._tokenizer, ["When is the vote?"], [passage], 64, titles=[""])
-    assert torch.equal(untitled.tensors["input_ids"], plain.tensors["input_ids"])
-    with pytest.raises(ValueError, match="1 titles for 2 questions"):
-        featurize(reader._tokenizer, ["a?", "b?"], [passage, passage], 64, titles=["x"])
-
-
-def test_the_shipped_reader_reads_no_titles(reader: Reader) -> None:
-    question, passage = ["Who is the spokesman?"], ["Igor Konashenkov, the spokesman for the Russian military, said so."]
-    assert not reader.uses_titles
-    assert reader.read_pairs(question, passage, titles=["Russia says camp is safe"]) == reader.read_pairs(question, passage)
-
-
 def test_reading_runs_in_bfloat16_where_the_cpu_has_it_and_agrees_with_float32() -> None:
     question = ["Who is the spokesman for the Russian military?"]
     passage = ["Major General Igor Konashenkov, the spokesman for the Russian military, said the camp is home to "
