@@ -27,7 +27,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -121,22 +121,6 @@ def without_answer(passage: str, answers: tuple[tuple[int, int], ...], min_sente
     return " ".join(passage[s:e] for s, e in kept)
 
 
-_KEPT_WORDS = frozenset("who whom whose what which when where why how many much".split())
-
-
-def drop_shared_words(question: str, context: str, rng: random.Random, p: float = 0.5, min_terms: int = 2) -> str:
-    """`question` without some of the words whose terms all occur in `context` (each with probability `p`); the
-    question as it was when fewer than `min_terms` of its terms would be left. Question words are always kept."""
-    shared = set(tokenize(context))
-    words = question.split()
-    kept = [w for w in words if w.strip("?,.\"'").lower() in _KEPT_WORDS or not (terms := tokenize(w))
-            or not all(t in shared for t in terms) or rng.random() >= p]
-    if len(kept) == len(words) or len(tokenize(" ".join(kept))) < min_terms:
-        return question
-    text = " ".join(kept)
-    return text if text.endswith("?") or not question.endswith("?") else text + "?"
-
-
 def _overlap(question: str, passage: str) -> int:
     return len(set(tokenize(question)) & set(tokenize(passage)))
 
@@ -183,14 +167,10 @@ class Mix:
     # The positive passage with the sentences that hold the answer taken out: the same topic and names, not the fact
     # (a minimal pair, as a news question about an outcome no article reports meets its story). An experiment.
     deleted: float = 0.0
-    # Share of questions asked with some of the words they share with their paragraph left out (each such word with
-    # probability 0.5, at least two of the question's terms kept), for its positive and its negatives alike: questions
-    # written without the text in view share fewer of its words. An experiment.
-    question_dropout: float = 0.0
     max_tokens: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("same_context", "news", "related", "perturbed", "deleted", "question_dropout"):
+        for name in ("same_context", "news", "related", "perturbed", "deleted"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
 
@@ -210,8 +190,6 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                 spans_of[record.context] = spans
         if not spans:
             continue
-        if mix.question_dropout and rng.random() < mix.question_dropout:
-            record = replace(record, question=drop_shared_words(record.question, record.context, rng))
         if record.answerable:
             holding = [(s, e, inside) for s, e in spans if (inside := _inside(record.answers, s, e))]
             if not holding:

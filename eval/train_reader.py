@@ -19,7 +19,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -338,8 +338,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
     scored_records = held_records[: config.held_out_questions]
-    held_mix = replace(config.mix, question_dropout=0.0)  # the held-out questions are scored as they were written
-    held_examples = list(make_examples(scored_records, held_mix, random.Random(config.seed + 1), news,
+    held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
                                        held_perturber, every_context))
     news_held_examples = list(make_examples(news_held, config.mix, random.Random(config.seed + 2), news))
     kinds = _kind_counts(train_examples)

@@ -140,9 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--deleted-negatives", type=float, default=0.0, metavar="P",
                        help="share of questions that also get their passage with the answer's sentences taken out as a "
                             "negative (an experiment; default: %(default)s)")
-    train.add_argument("--question-dropout", type=float, default=0.0, metavar="P",
-                       help="share of questions asked with some of the words they share with their paragraph left out "
-                            "(an experiment; default: %(default)s)")
     train.add_argument("--wise", type=float, default=0.0, metavar="ALPHA",
                        help="write (1 - ALPHA) x the --init reader's weights + ALPHA x the fine-tuned ones (weight-space "
                             "ensembling, WiSE-FT; default: %(default)s, off)")

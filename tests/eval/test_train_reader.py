@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from eval.reader_data import (Mix, PassagePool, QARecord, ReaderExample, drop_shared_words, is_held_out, make_examples,
-                              read_qa_records, without_answer)
+from eval.reader_data import (Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records,
+                              without_answer)
 from eval.train_reader import TrainConfig, batches, refit_confidence, shared_span_loss, train, wise_average
 from index.chunking import Chunker
 from index.embedding import HashEmbedder, packaged_model_path
@@ -135,23 +135,6 @@ def test_a_deleted_negative_is_the_positive_passage_without_the_answers_sentence
         == ["positive"]  # the answer is still in the rest: not a negative
     with pytest.raises(ValueError, match="deleted must be a probability in \\[0, 1\\], got 2"):
         Mix(deleted=2)
-
-
-def test_question_dropout_leaves_out_only_words_the_paragraph_holds() -> None:
-    context = "Beyonce released her debut album Dangerously in Love in 2003 with Columbia Records."
-    question = "When did Beyonce release her first record on a Sony label?"
-    asked = {drop_shared_words(question, context, random.Random(seed), p=0.9) for seed in range(20)}
-    assert any(a != question for a in asked)
-    for shorter in asked:
-        left = set(shorter.rstrip("?").split())
-        assert {"When", "first", "Sony", "label"} <= left  # question words and words the paragraph lacks stay
-        assert shorter.endswith("?")
-    assert drop_shared_words("Who released Dangerously?", context, random.Random(0), p=1.0) == "Who released Dangerously?"
-    examples = list(make_examples([QARecord("q", "tiny", question, context, (("Beyonce", 0),))],
-                                  Mix(same_context=0.0, news=0.0, question_dropout=1.0), random.Random(3)))
-    assert examples[0].question != question and examples[0].answers == ((0, len("Beyonce")),)
-    with pytest.raises(ValueError, match="question_dropout must be a probability"):
-        Mix(question_dropout=1.5)
 
 
 def test_the_held_out_split_is_by_context() -> None:
