@@ -15,7 +15,10 @@ with the product's sentence splitter and packed with its `Chunker`. Each questio
   question and that holds none of its answers (the retriever's hard negative: the rest of the article,
   the same names, not the answer);
 - sometimes a perturbed negative: the question with one detail its passage holds swapped for one it
-  does not (eval.perturb), against the passage that answered the original: the false premise.
+  does not (eval.perturb), against the passage that answered the original: the false premise;
+- sometimes a hedged negative: the positive passage with the verb that asserts the answer put in a modal
+  ("flew 2,500 quilts" -> "might fly 2,500 quilts", eval.hedge): a plan, not the outcome asked about; and,
+  where the question can be asked in the same modal, that question against the hedged passage as a positive.
 
 Splits are by context, so that no paragraph is on both sides of the held-out line.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.hedge import Hedger
 from eval.perturb import Perturber
 from index.chunking import Chunker
 from index.lexical import BM25Index, tokenize
@@ -39,7 +43,8 @@ from index.models import Article, Sentence
 from index.sentences import sentence_spans
 
 
-KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed", "deleted")
+KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed", "deleted", "hedged",
+         "hedged_asked")
 
 
 @dataclass(frozen=True)
@@ -167,17 +172,21 @@ class Mix:
     # The positive passage with the sentences that hold the answer taken out: the same topic and names, not the fact
     # (a minimal pair, as a news question about an outcome no article reports meets its story). An experiment.
     deleted: float = 0.0
+    # The positive passage with the verb that asserts the answer put in a modal ("won" -> "would win"): the answer's
+    # words stay, the fact does not (eval.hedge). An experiment; needs a Hedger passed to make_examples.
+    hedged: float = 0.0
+    hedged_asked: float = 0.0  # of the hedged ones whose question can be put in the same modal: that pair as a positive
     max_tokens: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("same_context", "news", "related", "perturbed", "deleted"):
+        for name in ("same_context", "news", "related", "perturbed", "deleted", "hedged", "hedged_asked"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
 
 
 def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                   news: PassagePool | None = None, perturber: Perturber | None = None,
-                  related: PassagePool | None = None) -> Iterator[ReaderExample]:
+                  related: PassagePool | None = None, hedger: Hedger | None = None) -> Iterator[ReaderExample]:
     """Reader examples of each record: a positive (or an unanswerable's best-matching passage), plus negatives."""
     chunker = Chunker(max_tokens=mix.max_tokens, overlap=1)
     spans_of: dict[str, list[tuple[int, int]]] = {}
@@ -207,6 +216,14 @@ def make_examples(records: Iterable[QARecord], mix: Mix, rng: random.Random,
                 if (rest is not None and not _holds_any(record.answers, rest)
                         and _overlap(record.question, rest) >= _overlap(record.question, record.context[s:e])):
                     yield ReaderExample(record.question, rest, (), "deleted", record.qid)
+            if hedger is not None and mix.hedged and rng.random() < mix.hedged:
+                hedged = hedger.hedge(record.question, record.context[s:e], inside, rng)
+                if hedged is not None:
+                    yield ReaderExample(record.question, hedged.passage, (), "hedged", record.qid)
+                    if hedged.question is not None and mix.hedged_asked and rng.random() < mix.hedged_asked:
+                        # the same hedged passage asked about in the same modal answers: modality, not "a modal
+                        # word means no answer", is what the pair teaches
+                        yield ReaderExample(hedged.question, hedged.passage, hedged.answers, "hedged_asked", record.qid)
             others = [(s, e) for s, e in spans if not _holds_any(record.answers, record.context[s:e])]
             if others and rng.random() < mix.same_context:
                 s, e = rng.choice(others)

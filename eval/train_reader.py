@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from eval.metrics import auroc, exact_match, token_f1
 from eval.fit_confidence import confidence_index, fit_confidence, paragraph_articles
+from eval.hedge import Hedger
 from eval.perturb import Perturber
 from eval.reader_data import (KINDS, Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples,
                               read_qa_records)
@@ -334,12 +335,13 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
         written, news_held = written_news_records(config, question_articles)
         log(f"{len(written)} news questions written for training, {len(news_held)} held out")
         train_records = train_records + written
-    train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related))
+    hedger = Hedger() if config.mix.hedged else None
+    train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related, hedger))
     rng.shuffle(train_examples)
     # The first held-out questions score the reader; the next ones fit the answer confidence.
     scored_records = held_records[: config.held_out_questions]
     held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
-                                       held_perturber, every_context))
+                                       held_perturber, every_context, hedger))
     news_held_examples = list(make_examples(news_held, config.mix, random.Random(config.seed + 2), news))
     kinds = _kind_counts(train_examples)
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "

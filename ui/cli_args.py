@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--deleted-negatives", type=float, default=0.0, metavar="P",
                        help="share of questions that also get their passage with the answer's sentences taken out as a "
                             "negative (an experiment; default: %(default)s)")
+    train.add_argument("--hedged-negatives", type=float, default=0.0, metavar="P",
+                       help="share of questions that also get their passage with the verb that asserts the answer put "
+                            "in a modal ('won' -> 'would win') as a negative (an experiment, see eval/hedge.py; "
+                            "default: %(default)s)")
+    train.add_argument("--hedged-asked", type=float, default=0.0, metavar="P",
+                       help="share of the hedged negatives whose question is also asked in the same modal ('Who would "
+                            "win ...?') against the hedged passage, as a positive (default: %(default)s)")
     train.add_argument("--wise", type=float, default=0.0, metavar="ALPHA",
                        help="write (1 - ALPHA) x the --init reader's weights + ALPHA x the fine-tuned ones (weight-space "
                             "ensembling, WiSE-FT; default: %(default)s, off)")

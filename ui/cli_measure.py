@@ -190,7 +190,8 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                          batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
                          init=args.init, mix=Mix(same_context=args.same_context, news=args.news_negatives,
                                                  perturbed=args.perturbed, related=args.related_negatives,
-                                                 deleted=args.deleted_negatives),
+                                                 deleted=args.deleted_negatives, hedged=args.hedged_negatives,
+                                                 hedged_asked=args.hedged_asked),
                          news_index=args.news_index, shared_norm=args.shared_norm, seed=args.seed, wise=args.wise,
                          news_questions_per_article=args.news_questions,
                          show_progress=not args.quiet)
