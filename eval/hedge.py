@@ -56,7 +56,11 @@ class Edit(NamedTuple):
     text: str
 
     def apply(self, sentence: str) -> str:
-        return sentence[: self.start] + self.text + sentence[self.end :]
+        """The sentence edited; the new words take a capital where they open it."""
+        text = self.text
+        if sentence[: self.start].strip() == "":
+            text = text[:1].upper() + text[1:]
+        return sentence[: self.start] + text + sentence[self.end :]
 
 
 def _modal_phrase(modal: str, verb: Any) -> str:
@@ -102,8 +106,6 @@ def hedge_sentence(doc: Any, start: int, end: int, modal: str, asked: frozenset[
         edit = Edit(first.idx, verb.idx + len(verb), f"{_modal_phrase(modal, verb)} {adverbs}{verb.lemma_.lower()}")
     else:
         return None
-    if doc.text[: edit.start].strip() == "":
-        edit = edit._replace(text=edit.text[0].upper() + edit.text[1:])
     return edit
 
 
@@ -135,8 +137,6 @@ def hedge_question(doc: Any, lemma: str, modal: str) -> str | None:
         edit = Edit(verb.idx, verb.idx + len(verb), f"{modal} {verb.lemma_.lower()}")
     else:
         return None
-    if doc.text[: edit.start].strip() == "":
-        edit = edit._replace(text=edit.text[0].upper() + edit.text[1:])
     return edit.apply(doc.text)
 
 

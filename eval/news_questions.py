@@ -63,7 +63,8 @@ def load_parser() -> Any:
     try:
         import spacy  # noqa: PLC0415 - an optional dependency of training only
     except ImportError as exc:
-        raise ImportError("writing news questions needs spaCy: pip install -e '.[train]'") from exc
+        raise ImportError("spaCy is needed to parse training sentences (the `train` extra): "
+                          "pip install -e '.[train]'") from exc
     return spacy.load(SPACY_MODEL)
 
 
