@@ -31,9 +31,10 @@ from index.sentences import sentence_spans
 SIMPLE_MODALS = ("would", "could", "might", "may", "will")
 PLAN_PHRASES = ("{be} expected to", "{be} set to", "planned to", "hoped to", "aimed to")
 # A question about plans, chances or conditions is answered by a hedged sentence: no negative is made of it.
-ASKS_ABOUT_PLANS = re.compile(r"\b(?:would|will|could|might|may|can|should|must|shall|plans?|planned|planning|expect\w*|"
-                              r"hop(?:e|es|ed|ing)|intend\w*|aim\w*|propos\w*|predict\w*|want\w*|seek\w*|sought|try|tries|"
-                              r"tried|going to|if|forecast\w*|promis\w*|likely|possib\w*|potential\w*|chance)\b", re.I)
+ASKS_ABOUT_PLANS = re.compile(r"\b(?:would|will|could|might|may|can|should|must|shall|plans?|planned|planning|"
+                              r"expect\w*|hop(?:e|es|ed|ing)|intend\w*|aim\w*|propos\w*|predict\w*|want\w*|seek\w*|"
+                              r"sought|try|tries|tried|going to|if|forecast\w*|promis\w*|likely|possib\w*|potential\w*|"
+                              r"chance)\b", re.I)
 _PAST_AUXILIARIES = {"was": "be", "were": "be", "had": "have", "has": "have", "have": "have"}
 _PLURAL_SUBJECTS = {"they", "we", "you"}
 
