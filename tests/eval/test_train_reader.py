@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from eval.reader_data import (Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records,
-                              without_answer)
-from eval.train_reader import TrainConfig, batches, refit_confidence, shared_span_loss, train, wise_average
+                              sample_by_type, without_answer)
+from eval.reader_step import batches, shared_span_loss, wise_average
+from eval.train_reader import TrainConfig, refit_confidence, split_records, train
 from index.chunking import Chunker
 from index.embedding import HashEmbedder, packaged_model_path
 from index.models import Article
@@ -143,6 +144,45 @@ def test_the_held_out_split_is_by_context() -> None:
     assert 0.15 < shares < 0.25
 
 
+def _typed_records(whats: int, whys: int) -> list[QARecord]:
+    return ([QARecord(f"w{i}", "t", f"What is thing {i}?", f"Context {i}.", (("x", 0),)) for i in range(whats)]
+            + [QARecord(f"y{i}", "t", f"Why did thing {i} fall?", f"Cause {i}.", (("x", 0),)) for i in range(whys)])
+
+
+def test_type_temperature_evens_out_the_question_types() -> None:
+    records = _typed_records(9000, 1000)
+    shares = []
+    for temperature in (1.0, 2.0, 50.0):
+        drawn = sample_by_type(records, 1000, temperature, random.Random(3))
+        assert len(drawn) == len({r.qid for r in drawn}) == 1000  # without replacement
+        shares.append(sum(r.qid.startswith("y") for r in drawn) / 1000)
+    # The data's own mix (10% why); its square root (sqrt 1000 / (sqrt 9000 + sqrt 1000) = 25% at first, less as the
+    # "why" questions are used up); nearly even (50% at first).
+    assert 0.07 < shares[0] < 0.13
+    assert 0.20 < shares[1] < 0.27
+    assert 0.38 < shares[2] < 0.50
+    # A type that runs out leaves its share to the others.
+    assert len(sample_by_type(_typed_records(50, 5), 40, 50.0, random.Random(3))) == 40
+    with pytest.raises(ValueError, match="temperature must be > 0, got 0"):
+        sample_by_type(records, 10, 0, random.Random(3))
+
+
+def test_the_training_sample_keeps_the_unanswerable_and_tempers_the_answerable(tmp_path: Path) -> None:
+    folder = write_records(tmp_path / "qa", copies=60)
+    plain, _ = split_records(TrainConfig(data=folder, out=tmp_path, questions=200, held_out_fraction=0.01))
+    tempered, _ = split_records(TrainConfig(data=folder, out=tmp_path, questions=200, held_out_fraction=0.01,
+                                            type_temperature=4.0))
+    for sample in (plain, tempered):
+        assert len(sample) == 200
+        assert sum(not r.answerable for r in sample) == sum(not r.answerable
+                                                            for r in read_qa_records(folder)
+                                                            if not is_held_out(r.context, 0.01))
+    # FACTS asks two "where" questions and one of each other type: tempering draws fewer "where", more of the rest.
+    rare = ("When", "How tall", "Who discovered")
+    assert (sum(r.question.startswith(rare) for r in tempered if r.answerable)
+            > sum(r.question.startswith(rare) for r in plain if r.answerable))
+
+
 @pytest.mark.slow
 def test_a_tiny_training_run_learns_and_writes_a_loadable_reader(tmp_path: Path) -> None:
     data = write_records(tmp_path / "data", copies=6)
@@ -236,6 +276,8 @@ def test_config_refuses_bad_values(tmp_path: Path) -> None:
         TrainConfig(data=tmp_path, out=tmp_path, wise=1.0)
     with pytest.raises(ValueError, match="it needs init"):
         TrainConfig(data=tmp_path, out=tmp_path, wise=0.5)
+    with pytest.raises(ValueError, match="type_temperature must be > 0, got -1"):
+        TrainConfig(data=tmp_path, out=tmp_path, type_temperature=-1)
 
 
 def test_news_questions_need_the_articles_to_write_them_from(tmp_path: Path) -> None:
