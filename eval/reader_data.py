@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,9 +116,7 @@ def sample_by_type(records: list[QARecord], n: int, temperature: float, rng: ran
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     types = [question_type(r.question) for r in records]
-    counts: dict[str, int] = {}
-    for kind in types:
-        counts[kind] = counts.get(kind, 0) + 1
+    counts = Counter(types)
     exponent = 1.0 / temperature - 1.0  # a record's weight: its type's total weight shared among its records
     keys = [rng.random() ** (1.0 / counts[kind] ** exponent) for kind in types]
     order = sorted(range(len(records)), key=lambda i: -keys[i])

@@ -130,7 +130,7 @@ def split_records(config: TrainConfig) -> tuple[list[QARecord], list[QARecord]]:
     unanswerable = [r for r in train_records if not r.answerable]
     answerable = [r for r in train_records if r.answerable]
     wanted = max(0, config.questions - len(unanswerable))
-    if config.type_temperature != 1.0:
+    if config.type_temperature != 1.0:  # at 1 the shuffled list's head, as the shipped reader was sampled
         answerable = sample_by_type(answerable, wanted, config.type_temperature, rng)
     sample = answerable[:wanted] + unanswerable[: config.questions]
     rng.shuffle(sample)
