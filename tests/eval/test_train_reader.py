@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tiny_qa import QA_NEWS as NEWS, write_qa_records as write_records
 from eval.reader_data import (Mix, PassagePool, QARecord, ReaderExample, is_held_out, make_examples, read_qa_records,
                               sample_by_type, without_answer)
 from eval.reader_step import batches, shared_span_loss, wise_average
@@ -21,35 +22,6 @@ from index.models import Article
 from qa.answering import FEATURES
 from qa.reader import CONFIDENCE_FILE, Reader
 from qa.reader_model import SHARED_EMBEDDINGS, load_reader
-
-FACTS = [
-    ("The Nile flows north through Egypt and ends in the Mediterranean Sea.", "Where does the Nile end?",
-     "the Mediterranean Sea"),
-    ("Marie Curie won the Nobel Prize in Physics in 1903 with Pierre Curie.", "When did Marie Curie win the physics prize?",
-     "1903"),
-    ("The Eiffel Tower is 330 metres tall and stands in Paris.", "How tall is the Eiffel Tower?", "330 metres"),
-    ("Mount Kilimanjaro, the highest mountain in Africa, lies in Tanzania.", "In which country is Kilimanjaro?",
-     "Tanzania"),
-    ("Penicillin was discovered by Alexander Fleming in London.", "Who discovered penicillin?", "Alexander Fleming"),
-    ("The Amazon rainforest covers much of Brazil and Peru.", "Which rainforest covers much of Brazil?", "The Amazon"),
-]
-NEWS = [Article("n1", "Storm hits Ireland", "Storm Doris brought strong winds to Ireland on Thursday. Power was cut."),
-        Article("n2", "Exports rise", "China's exports rose 7.9 percent in January, customs data showed.")]
-
-
-def write_records(folder: Path, copies: int = 4) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    with gzip.open(folder / "tiny.jsonl.gz", "wt", encoding="utf-8") as handle:
-        for c in range(copies):
-            for i, (fact, question, answer) in enumerate(FACTS):
-                context = f"Item {c}. {fact} It is often visited by students."
-                record = {"id": f"q{c}-{i}", "dataset": "tiny", "question": question, "context": context,
-                          "answers": [{"text": answer, "start": context.index(answer)}], "is_impossible": False}
-                handle.write(json.dumps(record) + "\n")
-            context = f"Item {c}. The library opened in 1850 in a small town."
-            handle.write(json.dumps({"id": f"u{c}", "dataset": "tiny", "question": "Who closed the library?",
-                                     "context": context, "answers": [], "is_impossible": True}) + "\n")
-    return folder
 
 
 def test_records_are_checked_against_their_offsets(tmp_path: Path) -> None:

@@ -72,6 +72,14 @@ def test_train_reader_refuses_news_questions_with_a_confidence_refit(tmp_path: P
     assert not (tmp_path / "out").exists()
 
 
+
+def test_train_reader_refuses_a_soup_with_a_reader_to_continue_from(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train-reader", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--soup", str(tmp_path / "a"),
+                 str(tmp_path / "b"), "--init", str(tmp_path / "a")])
+    assert code == 2 and "--soup averages readers already trained" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
 def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "ingest", str(tmp_path / "typo.jsonl"), "--index", str(tmp_path / "ix"), "--quiet")
     assert code == 2 and str(tmp_path / "typo.jsonl") in err
