@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 LABELS = {"system": "system (hybrid)", "bm25": "bm25", "dense": "dense"}
+ANSWER_COLUMNS = ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit", "citation_validity",
+                  "abstain_unanswerable", "abstain_answerable", "abstention_auroc")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -23,6 +25,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _interval(summary: dict[str, Any], key: str) -> str:
+    low_high = summary.get("ci95", {}).get(key)
+    return f"{low_high[0]:.3f}-{low_high[1]:.3f}" if low_high else ""
 
 
 def _ms(value: float | None) -> str:
@@ -49,13 +56,11 @@ def render_tables(metrics: dict[str, Any], ks: Sequence[int]) -> str:
         "",
         "## Answers and abstention (system)",
         "",
-        markdown_table(
-            ["answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit", "citation_validity",
-             "abstain_unanswerable", "abstain_answerable", "abstention_auroc"],
-            [[system[key] for key in ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit",
-                                      "citation_validity", "abstain_unanswerable", "abstain_answerable",
-                                      "abstention_auroc")]],
-        ),
+        markdown_table(["", *ANSWER_COLUMNS], [["value", *(system[key] for key in ANSWER_COLUMNS)],
+                                               ["95% interval", *(_interval(system, key) for key in ANSWER_COLUMNS)]]),
+        "",
+        "Intervals: percentile bootstrap over the questions (2,000 resamples; for abstention_auroc the answerable and "
+        "unanswerable questions are drawn apart). Two runs of the same questions compare with `newsqa compare`.",
         "",
         "Where the gold answers went (answerable questions): in a cited sentence (answer_contains), or lost because "
         "the system declined, because the sentence holding it was read but not cited, or because no passage the "

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from eval import metrics as m
+from eval.intervals import bootstrap_auroc, bootstrap_mean
 from eval.questions import Question
 from qa.models import Answer, Hit
 
@@ -17,6 +18,9 @@ ANSWER_KEYS = ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "
 # questions; with answer_contains they sum to 1): the system declined, the answer was in a passage the
 # answerer read but in no sentence it cited, or in no passage it read.
 LOST_KEYS = ("lost_declined", "lost_not_cited", "lost_not_read")
+# the answer figures given 95% intervals in metrics.json's `ci95` and the report (with abstention_auroc)
+INTERVAL_KEYS = ("answer_contains", "answer_em", "answer_f1", "short_answer_f1", "evidence_hit", "abstain_unanswerable",
+                 "abstain_answerable")
 TYPE_ORDER = ("who", "what", "when", "where", "how_many", "why", "how", "title", "unanswerable")
 
 
@@ -88,8 +92,9 @@ def _means(rows: list[dict[str, float | None]], keys: Iterable[str]) -> dict[str
     return {key: m.mean(row[key] for row in rows) for key in keys}
 
 
-def summarize(results: list[QuestionResult], name: str, ks: tuple[int, ...]) -> dict[str, Any]:
-    """Aggregate figures of one system over a set of questions."""
+def summarize(results: list[QuestionResult], name: str, ks: tuple[int, ...], intervals: bool = False) -> dict[str, Any]:
+    """Aggregate figures of one system over a set of questions; with `intervals`, the system's answer and
+    abstention figures get 95% bootstrap intervals over the questions (`ci95`)."""
     keys = [f"hit@{k}" for k in ks] + ["mrr@10", "ndcg@10"] + [f"answer_recall@{k}" for k in ks]
     summary: dict[str, Any] = _means([retrieval_scores(r.question, r.runs[name], ks) for r in results], keys)
     summary["n_questions"] = len(results)
@@ -98,12 +103,18 @@ def summarize(results: list[QuestionResult], name: str, ks: tuple[int, ...]) -> 
     if name != "system":
         summary.update(_latency("retrieval_ms", [r.runs[name].seconds for r in results]))
         return summary
-    summary.update(_means([answer_scores(r) for r in results], ANSWER_KEYS + LOST_KEYS))
+    rows = [answer_scores(r) for r in results]
+    summary.update(_means(rows, ANSWER_KEYS + LOST_KEYS))
     valid = [v for r in results for v in r.valid]
     summary["n_citations"] = len(valid)
     summary["citation_validity"] = m.mean(valid)
-    summary["abstention_auroc"] = m.auroc([r.answer.confidence for r in results if r.question.gold],
-                                          [r.answer.confidence for r in results if not r.question.gold])
+    confidences = ([r.answer.confidence for r in results if r.question.gold],
+                   [r.answer.confidence for r in results if not r.question.gold])
+    summary["abstention_auroc"] = m.auroc(*confidences)
+    if intervals:
+        found = {key: bootstrap_mean([row[key] for row in rows]) for key in INTERVAL_KEYS}
+        found["abstention_auroc"] = bootstrap_auroc(*confidences)
+        summary["ci95"] = {key: [round(v.low, 4), round(v.high, 4)] for key, v in found.items() if v is not None}
     summary.update(_latency("retrieval_ms", [r.answer.timings.get("retrieval", 0.0) for r in results]))
     summary.update(_latency("answer_ms", [r.answer.timings.get("answer", 0.0) for r in results]))
     return summary
@@ -120,7 +131,7 @@ def score(results: list[QuestionResult], ks: tuple[int, ...]) -> dict[str, dict[
         groups.setdefault(result.question.type, []).append(result)
     out = {}
     for name in SYSTEMS:
-        summary = summarize(results, name, ks)
+        summary = summarize(results, name, ks, intervals=name == "system")
         summary["by_type"] = {kind: summarize(groups[kind], name, ks) for kind in sorted(groups, key=_type_key)}
         out[name] = summary
     return out

@@ -1,4 +1,4 @@
-"""The `newsqa` command: ingest, ask, list, delete, check, serve, eval, calibrate, bench, loadtest, train-reader."""
+"""The `newsqa` command: ingest, ask, list, delete, check, serve, eval, calibrate, compare, bench, loadtest, train-reader."""
 
 from __future__ import annotations
 

@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                                help="fit the answer confidence on answerable and unanswerable questions")
     calibrate.add_argument("--questions", type=Path, required=True, help="questions JSONL (article_id null: unanswerable)")
 
+    compare = sub.add_parser("compare", parents=[common],
+                             help="two eval runs of the same questions, question by question (paired intervals, sign tests)")
+    compare.add_argument("runs", type=Path, nargs=2, metavar="RUN", help="eval folders (--out of `newsqa eval`) or run.jsonl files: A, then B")
+
     bench = sub.add_parser("bench", parents=[common], help="ingest and query benchmark on the demo corpus")
     bench.add_argument("--articles", type=int, help="ingest only the first N demo articles")
     bench.add_argument("--queries", type=int, default=200, help="questions to time")

@@ -1,4 +1,4 @@
-"""The measuring and training commands of `newsqa`: eval, calibrate, bench, loadtest, train-reader."""
+"""The measuring and training commands of `newsqa`: eval, calibrate, compare, bench, loadtest, train-reader."""
 
 from __future__ import annotations
 
@@ -115,6 +115,14 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    """Print run B against run A, figure by figure."""
+    from eval.compare_runs import compare_runs, render_comparison
+
+    print(render_comparison(compare_runs(*args.runs)))
+    return 0
+
+
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmark import BenchOptions, run_benchmark
 
@@ -222,5 +230,5 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-MEASURING_COMMANDS = {"eval": _eval, "calibrate": _calibrate, "bench": _bench, "loadtest": _loadtest,
+MEASURING_COMMANDS = {"eval": _eval, "calibrate": _calibrate, "compare": _compare, "bench": _bench, "loadtest": _loadtest,
                       "train-reader": _train_reader}

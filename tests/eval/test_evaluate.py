@@ -228,6 +228,10 @@ def test_qa_run_writes_report_and_reuses_its_index(tmp_path: Path, eval_files: t
     assert system["citation_validity"] == 1.0  # threshold 0: every question is answered with citations
     assert system["abstain_answerable"] == 0.0 and system["abstain_unanswerable"] == 0.0
     assert system["hit@10"] == 1.0  # 12 articles, 50 passages retrieved: every gold article is ranked
+    low, high = system["ci95"]["answer_contains"]  # 95% bootstrap interval over the 4 answerable questions
+    assert low <= system["answer_contains"] <= high and "abstention_auroc" in system["ci95"]
+    assert all("ci95" not in row for row in system["by_type"].values()) and "ci95" not in metrics["bm25"]
+    assert f"| 95% interval | {low:.3f}-{high:.3f} |" in result.table
     assert metrics["run"]["articles"] == 12 and metrics["run"]["gold_missing_from_index"] == []
     records = [json.loads(line) for line in (options.out / "run.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["qid"] for r in records] == ["q1", "q2", "q3", "q4", "q5"]

@@ -12,7 +12,7 @@ from eval.html_extraction import (build_page_set, field_correct, load_pages, run
                                   walker)
 from index.html_page import WebPage, extract_page
 
-from conftest import NEWS_PAGE as PAGE, NEWS_STORY as STORY
+from news_site import NEWS_PAGE as PAGE, NEWS_STORY as STORY
 
 
 def _newspaper4k_sdist(root: Path) -> Path:

@@ -16,7 +16,7 @@ from index.models import Article
 from index.readers import RecordError
 
 if TYPE_CHECKING:
-    from conftest import NewsServer
+    from news_site import NewsServer
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from index.html_page import extract_page
 from index.models import Article
 from index.readers import read_path
 
-from conftest import NEWS_PAGE as PAGE, NEWS_STORY as STORY
+from news_site import NEWS_PAGE as PAGE, NEWS_STORY as STORY
 
 
 

@@ -80,6 +80,20 @@ def test_train_reader_refuses_a_soup_with_a_reader_to_continue_from(tmp_path: Pa
     assert code == 2 and "--soup averages readers already trained" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
+
+def test_compare_prints_two_runs_question_by_question(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, cited in (("a", [1, 0, 1]), ("b", [1, 1, 1])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.jsonl").write_text("".join(
+            json.dumps({"qid": f"q{i}", "confidence": 0.5, "scores": {"answer_contains": float(c)}}) + "\n"
+            for i, c in enumerate(cited)), encoding="utf-8")
+    code, out, _ = run(capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 0 and "3 questions in both runs" in out
+    assert "| answer_contains | 3 | 0.667 | 1.000 | +0.333 |" in out and "| 0 | 1 | 1.000 |" in out
+    code, _, err = run(capsys, "compare", str(tmp_path / "a"), str(tmp_path / "missing"))
+    assert code == 2 and f"{tmp_path / 'missing'}: no run.jsonl" in err
+
+
 def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "ingest", str(tmp_path / "typo.jsonl"), "--index", str(tmp_path / "ix"), "--quiet")
     assert code == 2 and str(tmp_path / "typo.jsonl") in err
