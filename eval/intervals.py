@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from eval import metrics as m
+
 RESAMPLES = 2000
 LEVEL = 0.95
 
@@ -128,8 +130,7 @@ def paired_auroc_difference(a: Sequence[float], b: Sequence[float], positive: Se
     if not pos.shape[1] or not neg.shape[1]:
         return None
     pick_pos, pick_neg = _stratified_draws(np.random.default_rng(seed), pos.shape[1], neg.shape[1], resamples)
-    auroc_a = _aurocs(pos[0][None, :], neg[0][None, :])[0]
-    auroc_b = _aurocs(pos[1][None, :], neg[1][None, :])[0]
+    auroc_a, auroc_b = (m.auroc(pos[i].tolist(), neg[i].tolist()) for i in (0, 1))
     samples = _aurocs(pos[1][pick_pos], neg[1][pick_neg]) - _aurocs(pos[0][pick_pos], neg[0][pick_neg])
     low, high = _percentiles(samples, level)
-    return Difference(int(labels.size), float(auroc_a), float(auroc_b), low, high, None, None, None)
+    return Difference(int(labels.size), float(auroc_a or 0.0), float(auroc_b or 0.0), low, high, None, None, None)
