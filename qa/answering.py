@@ -7,8 +7,9 @@ train-reader`, never on the evaluation questions) and shipped with the reader, g
 the probability that its sentence holds the answer. The most probable candidate is the answer; a
 second one from another sentence is cited with it when it passes the threshold too. Below the
 threshold (chosen with `newsqa calibrate`), or when the evidence is off the question's topic (its passage's cosine under
-`min_dense`), the answer says the corpus has none. A question about a time after the newest article is
-answered only from a sentence that names that time (news written before it can only tell of plans).
+`min_dense`), the answer says the corpus has none. A question about a time after an article was published is
+answered from that article only by a sentence that names that time (news written before it can only tell of
+plans): after the newest article, no article answers without naming it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -29,7 +30,7 @@ from index.models import Article, Sentence
 from qa.models import AlternativeSource, Answer, Citation, Hit, RetrievalResult
 from qa.question import ParsedQuestion, parse_question
 from qa.reader import SHIPPED_READER, PassageReader, Reading, shared_reader
-from qa.temporal import date_range
+from qa.temporal import date_range, later_mentions
 
 NO_ANSWER = "I could not find an answer to that in the indexed articles."
 
@@ -56,8 +57,9 @@ class AnswerConfig:
     min_dense: float = 0.0
     confidence_weights: tuple[float, ...] | None = None
     reader: str = ""  # the reader folder; "" is the one shipped in qa/reader_weights
-    # A question about a time after the newest article ("in June 2017", "the 2018 report") is answered only from a
-    # sentence that names that time: an earlier article can tell only of plans for it, and says so by naming it.
+    # A question about a time after an article was published ("in June 2017", "the 2018 report", "the May 7 run-off")
+    # is answered from that article only by a sentence that names that time: it can tell only of plans for it, and
+    # says so by naming it. After the newest article this holds for every article.
     later_needs_mention: bool = True
 
     def __post_init__(self) -> None:
@@ -99,6 +101,41 @@ def logistic(weights: tuple[float, ...], features: dict[str, float]) -> float:
     bias, *coefficients = weights
     z = bias + sum(w * features[name] for w, name in zip(coefficients, FEATURES))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+_DOUBLE_QUOTES = "\"“”«»"
+
+
+def balanced_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span `text[start:end]` without a double quotation mark it opens or closes but does not pair.
+
+    The reader often starts a quoted answer at its opening mark and stops before the closing one (`"no deal is
+    better than a bad deal`), which reads as a broken quotation. Single quotes are left alone: most are apostrophes.
+    """
+    span = text[start:end]
+    if len(span) < 2 or sum(ch in _DOUBLE_QUOTES for ch in span) % 2 == 0:
+        return start, end
+    if span[0] in "\"“«":
+        start += 1
+        while start < end and text[start].isspace():
+            start += 1
+    elif span[-1] in "\"”»":
+        end -= 1
+    return start, end
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", text.lower()))
+
+
+_ASIDE = {"a", "an", "the", "mr", "mrs", "ms", "miss", "dr"}
+
+
+def agrees(short: str, other: str) -> bool:
+    """Whether two short answers say the same: the words of one among the other's ("200,000" and "nearly 200,000",
+    "John Rayne Rivello" and "Mr Rivello"), articles and forms of address aside."""
+    a, b = ({w for w in _words(x) if w not in _ASIDE} for x in (short, other))
+    return bool(a and b) and (a <= b or b <= a)
 
 
 def term_weights(index: NewsIndex, terms: tuple[str, ...] | list[str]) -> dict[str, float]:
@@ -144,11 +181,13 @@ class ExtractiveAnswerer:
             timings["answer"] = time.perf_counter() - started
             return Answer(question.text, question.query, NO_ANSWER, (), True, confidence, "", tuple(retrieval.hits),
                           retrieval.filters, timings, signals)
-        flat = [citation for c in chosen for citation in self._citations(c)]
+        short = chosen[0].article.text[chosen[0].span[0] : chosen[0].span[1]].strip()
+        # A companion's own span is marked only where it gives the same answer: two different spans marked
+        # side by side ("Patriots" and "Atlanta Falcons") would read as two answers. Its sentence is cited either way.
+        flat = [citation for i, c in enumerate(chosen)
+                for citation in self._citations(c, marked=i == 0 or agrees(short, c.article.text[c.span[0]:c.span[1]]))]
         citations = tuple(dataclasses.replace(c, n=n) for n, c in enumerate(flat, start=1))
         text = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
-        best = chosen[0]
-        short = best.article.text[best.span[0] : best.span[1]].strip()
         timings["answer"] = time.perf_counter() - started
         return Answer(question.text, question.query, text, citations, False, confidence, short, tuple(retrieval.hits),
                       retrieval.filters, timings, signals)
@@ -165,9 +204,10 @@ class ExtractiveAnswerer:
         readings = self.reader.read_pairs([question.query] * len(kept), texts, breaks)
         weights = term_weights(self.index, question.terms)
         model = self.weights
+        later_of: dict[str, tuple[str, ...]] = {}
         out = []
         for (hit, article), reading in zip(kept, readings):
-            span = (hit.start + reading.start, hit.start + reading.end)
+            span = balanced_quotes(article.text, hit.start + reading.start, hit.start + reading.end)
             sentences = tuple(s for s in sentences_of[article.doc_id] if s.start < max(span[1], span[0] + 1)
                               and s.end > span[0])
             if not sentences:
@@ -178,11 +218,29 @@ class ExtractiveAnswerer:
             text = " ".join(s.text for s in sentences)
             features = candidate_features(reading, dense, text, weights)
             confidence = logistic(model, features)
-            if self.config.later_needs_mention and question.later_mentions and not any(
-                    re.search(rf"\b{re.escape(m)}\b", text) for m in question.later_mentions):
-                confidence = 0.0  # asked about a time after the corpus, this sentence does not speak of that time
+            mentions = self._later_mentions(question, article.date, later_of)
+            if mentions and not any(re.search(rf"\b{re.escape(m)}\b", text) for m in mentions):
+                confidence = 0.0  # asked about a time after its article, this sentence does not speak of that time
             out.append(Candidate(hit, article, span, sentences, features, confidence))
         return sorted(out, key=lambda c: -c.confidence)
+
+    def _later_mentions(self, question: ParsedQuestion, published: str,
+                        cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """How the question names a time after the article of date `published` ("" for unknown) was written.
+
+        The article's date runs on one day (a story filed the evening before, in another time zone); an article
+        without a date is read against the newest one, as the question was. Cached per date within one `ask`.
+        """
+        if not (self.config.later_needs_mention and question.timed):
+            return ()
+        if published not in cache:
+            try:
+                when = date.fromisoformat(published) + timedelta(days=1)
+            except ValueError:  # no date, or one that is not ISO: the corpus-wide reading
+                cache[published] = question.later_mentions
+            else:
+                cache[published] = later_mentions(question.text, when) or question.later_mentions
+        return cache[published]
 
     def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
         """The best candidate, and up to `max_sentences - 1` more that pass the threshold in other sentences."""
@@ -190,6 +248,7 @@ class ExtractiveAnswerer:
             return []
         chosen = [candidates[0]]
         cited = {(candidates[0].article.doc_id, s.index) for s in candidates[0].sentences}
+        said = {_words(s.text) for s in candidates[0].sentences}
         sentence_count = len(candidates[0].sentences)
         for candidate in candidates[1:]:
             if sentence_count >= self.config.max_sentences or candidate.confidence < self.config.threshold:
@@ -197,13 +256,16 @@ class ExtractiveAnswerer:
             keys = {(candidate.article.doc_id, s.index) for s in candidate.sentences}
             if keys & cited or sentence_count + len(keys) > self.config.max_sentences:
                 continue
+            if all(_words(s.text) in said for s in candidate.sentences):
+                continue  # the same sentence in another article (a wire story run twice) adds nothing
             chosen.append(candidate)
             cited |= keys
+            said |= {_words(s.text) for s in candidate.sentences}
             sentence_count += len(keys)
         return chosen
 
-    def _citations(self, candidate: Candidate) -> list[Citation]:
-        """The candidate's sentences as citations (numbered later), each with its part of the short answer."""
+    def _citations(self, candidate: Candidate, marked: bool = True) -> list[Citation]:
+        """The candidate's sentences as citations (numbered later), each with its part of its span where `marked`."""
         a, h = candidate.article, candidate.hit
         also = tuple(AlternativeSource(c.doc_id, c.title, c.source, c.date, c.url)
                      for c in self.index.store.copies_of([a.doc_id]).get(a.doc_id, []))
@@ -214,6 +276,6 @@ class ExtractiveAnswerer:
                                 sentence=s.text, start=s.start, end=s.end, passage_id=h.passage_id,
                                 # a sentence too long for one passage runs past it: show the passage around all of it
                                 passage_start=min(h.start, s.start), passage_end=max(h.end, s.end),
-                                score=candidate.confidence, answer_span=(lo, hi) if hi > lo else None,
+                                score=candidate.confidence, answer_span=(lo, hi) if hi > lo and marked else None,
                                 also_published=also))
         return out

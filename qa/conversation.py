@@ -19,6 +19,13 @@ _PRONOUNS = re.compile(
 # point at the question's own name.
 _PERSONAL = re.compile(r"\b(he|she|they|him|them|it)\b", re.IGNORECASE)
 _ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
+# "When?", "And why?", "How many exactly?": a question word with nothing to ask it of is an ellipsis too.
+_BARE_WORDS = {"and", "but", "so", "then", "when", "why", "where", "how", "who", "whom", "what", "which", "many",
+               "much", "long", "often", "not", "exactly", "else", "again", "now"}
+# People a question points back at ("What did he say?"): unlike "it" or "this", no topic of its own replaces them.
+_PEOPLE = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|theirs)\b", re.IGNORECASE)
+# A question whose own words, this many or more, none of them in the last turn, starts a topic of its own.
+NEW_TOPIC_TERMS = 3
 # Capitalised words in a row; a word ending a sentence ("…at Kintampo. It was…") ends the name.
 _ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:(?<![a-z][a-z]\.)(?<![A-Z][A-Z]\.)\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
 _NOT_ENTITIES = {"what", "who", "when", "where", "why", "how", "which", "the", "a", "an", "and", "in", "on", "did",
@@ -34,11 +41,18 @@ class Turn:
     question: str
     answer: str = ""
     title: str = ""  # headline of the top cited article
+    query: str = ""  # what was searched for it (its follow-up rewrite); "" when it was searched as asked
+
+    @property
+    def searched(self) -> str:
+        return self.query or self.question
 
 
 _TITLES = {"president", "vice", "chancellor", "prime", "minister", "secretary", "senator", "sen", "rep", "gov",
            "governor", "mr", "mrs", "ms", "dr", "king", "queen", "pope", "general", "gen", "speaker", "first", "lady",
-           "former", "foreign", "state", "us", "u.s"}
+           "former", "foreign", "state", "us", "u.s", "retired", "ret", "lt", "lieutenant", "col", "colonel", "maj",
+           "major", "capt", "captain", "sgt", "sergeant", "adm", "admiral", "cmdr", "commander", "sir", "dame", "lord",
+           "rev", "reverend", "prof", "professor", "judge", "justice"}
 
 
 def entities(text: str) -> list[str]:
@@ -61,15 +75,38 @@ def _starts_sentence(text: str, at: int) -> bool:
     return not before or before[-1] in ".!?\"“”'’:;([-–—"
 
 
-def is_follow_up(question: str) -> bool:
-    """Whether the question needs an earlier turn to be understood.
-
-    Ellipsis ("And in Germany?") always does. A question that names someone or something stands
-    alone unless a personal pronoun points back ("What did he say about Mexico?"). One that names
-    nothing leans on the conversation when a pronoun points back or when it says too little to find
-    a story by itself ("How many people were evacuated?").
-    """
+def is_elliptical(question: str) -> bool:
+    """Whether the question leaves out what it asks about: "And in Germany?", "What about Merkel?", "When?"."""
     if _ELLIPTICAL.search(question.strip()):
+        return True
+    words = re.findall(r"[\w'’]+", question.lower())
+    return bool(words) and all(w in _BARE_WORDS for w in words)
+
+
+def starts_new_topic(question: str, last: Turn) -> bool:
+    """Whether the question brings a topic of its own: NEW_TOPIC_TERMS or more words of substance, none of them in
+    the last turn's question, search or headline, and no one pointed back at ("What about the travel ban, which
+    countries did it cover?" after a question on Kim Jong Nam). The answer's sentences are left out of the
+    comparison: they carry words of their own beside the topic ("travel" in the story of a killing at an airport)."""
+    if _PEOPLE.search(question):
+        return False
+    own = {t for t in tokenize(question) if t not in _NOT_ENTITIES}
+    if len(own) < NEW_TOPIC_TERMS:
+        return False
+    return not own & set(tokenize(" ".join((last.question, last.query, last.title))))
+
+
+def is_follow_up(question: str, last: Turn | None = None) -> bool:
+    """Whether the question needs an earlier turn to be understood; `last` is that turn, where there is one.
+
+    A question that brings a topic of its own (`starts_new_topic`) stands alone. Ellipsis ("And in Germany?",
+    "Why?") needs the turn before. A question that names someone or something stands alone unless a personal
+    pronoun points back ("What did he say about Mexico?"). One that names nothing leans on the conversation when a
+    pronoun points back or when it says too little to find a story by itself ("How many people were evacuated?").
+    """
+    if last is not None and starts_new_topic(question, last):
+        return False
+    if is_elliptical(question):
         return True
     first_word = re.match(r"\W*([\w'’-]+)", question)
     # "Tell me more", "Continue": a capitalised first word alone is not a name the question gives
@@ -82,7 +119,7 @@ def is_follow_up(question: str) -> bool:
 
 def rewrite(question: str, history: list[Turn]) -> str:
     """The question made standalone with the names (and, for ellipsis, the topic) of the last turns."""
-    if not history or not is_follow_up(question):
+    if not history or not is_follow_up(question, history[-1]):
         return question
     last = history[-1]
     own = {e.lower() for e in entities(question)}
@@ -91,16 +128,16 @@ def rewrite(question: str, history: list[Turn]) -> str:
     # no answer) does the turn before it, the one both lean on, lend its names: a topic given up earlier never does.
     for turn in reversed(history[-2:]):
         # The answer's first name is usually its subject; a name inside one already kept adds nothing.
-        for name in entities(turn.question) + entities(turn.answer)[:1]:
+        for name in entities(turn.searched) + entities(turn.answer)[:1]:
             if name.lower() not in own and not any(name in c for c in context):
                 context.append(name)
         if context or not is_follow_up(turn.question):
             break
-    if _ELLIPTICAL.search(question.strip()):
+    if is_elliptical(question):
         # "And in Germany?": carry the previous question's topic words over; the question's own name
         # takes the place of the earlier ones, so those are carried only when it names none.
         own_terms = set(tokenize(question))
-        topic = [w for w in re.findall(r"[\w'’-]+", last.question)
+        topic = [w for w in re.findall(r"[\w'’-]+", last.searched)
                  if w.lower() not in STOPWORDS and tokenize(w) and tokenize(w)[0] not in own_terms
                  and w.lower() not in _NOT_ENTITIES and not any(w in c for c in context)]
         context = topic + ([] if own else context)

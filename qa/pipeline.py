@@ -10,10 +10,13 @@ from index.indexer import NewsIndex
 from qa.answering import AnswerConfig, ExtractiveAnswerer
 from qa.conversation import Turn
 from qa.models import Answer, Filters
-from qa.question import clean_question, parse_question
+from qa.question import clean_question, in_latin_script, parse_question
 from qa.reader import PassageReader
 from qa.retrieval import HybridRetriever, RetrievalConfig
 from qa.written import Draft, GroundedWriter
+
+NOT_ENGLISH = ("The indexed articles are in English, and this question is not written in the Latin alphabet: "
+               "please ask it in English.")
 
 
 class QAPipeline:
@@ -52,13 +55,16 @@ class QAPipeline:
         filters = filters or Filters()
         if not question:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
+        if not in_latin_script(question):
+            return Answer(question, question, NOT_ENGLISH, (), True, 0.0, filters=filters,
+                          signals={"not_english": 1.0}, timings={"total": time.perf_counter() - started})
         # History comes from the client too: the rewritten query is bounded like the question.
         parsed = parse_question(question, history, self.newest, use_time, 2 * self.max_question_chars)
         period = parsed.period
         outside = self._outside_coverage(period) if period is not None else None
         if outside is not None and self.time_mode == "filter":
             return Answer(question, parsed.query, outside, (), True, 0.0, filters=period,
-                          timings={"total": time.perf_counter() - started})
+                          timings={"total": time.perf_counter() - started}, signals={"outside_coverage": 1.0})
         if outside is not None:
             period = None
         elif period is not None and self.time_mode == "filter":
@@ -70,14 +76,16 @@ class QAPipeline:
                                             terms=list(parsed.terms))
         answer = self.answerer.answer(parsed, retrieval, query_vector)
         text, note = answer.text, ""
+        signals = answer.signals
         if answer.abstained and (outside or later):
             text = outside or self._coverage("after")
+            signals = {**signals, "outside_coverage": 1.0}  # no other words or filters can find it
         elif answer.abstained and not retrieval.hits and filters.active:
             text = self._nothing_matches(filters)
         elif later and self.newest is not None:
             note = (f"The question names a time after {self.newest.isoformat()}, the date of the newest article: "
                     "these sources were written before it and may tell only of plans or expectations.")
-        answer = dataclasses.replace(answer, text=text, note=note,
+        answer = dataclasses.replace(answer, text=text, note=note, signals=signals,
                                      timings={**answer.timings, "total": time.perf_counter() - started})
         return self._writer().write(answer, history or []) if write else answer
 

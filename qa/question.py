@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +30,7 @@ class ParsedQuestion:
     later: bool
     terms: tuple[str, ...]
     later_mentions: tuple[str, ...] = ()  # how it names that later time ("2018", "June"): see temporal.later_mentions
+    timed: bool = True  # whether the times it names are read at all (`use_time`)
 
     @property
     def is_follow_up(self) -> bool:
@@ -42,10 +44,26 @@ def parse_question(text: str, history: list[Turn] | None = None, newest: date | 
     period = date_filter_for(text, newest) if use_time else None
     later = use_time and newest is not None and names_later_period(text, newest, period)
     mentions = later_mentions(text, newest) if later and newest is not None else ()
-    return ParsedQuestion(text, query, question_type(text), period, later, tuple(query_terms(query)), mentions)
+    return ParsedQuestion(text, query, question_type(text), period, later, tuple(query_terms(query)), mentions, use_time)
+
+
+# Markup a question pasted from elsewhere may carry: HTML tags, and markdown's emphasis marks and code ticks.
+_MARKUP = re.compile(r"<[^<>]{1,200}>|[*`]+|(?<![\w])_+|_+(?![\w])")
 
 
 def clean_question(question: str, limit: int) -> str:
-    """Printable characters only, whitespace collapsed, cut to `limit` characters."""
+    """Printable characters only, markup left out, whitespace collapsed, cut to `limit` characters.
+
+    "**Who** is *Nikki Haley*?" is asked as "Who is Nikki Haley?": the marks are no words of the question.
+    """
     printable = "".join(ch if ch.isprintable() else " " for ch in question[: limit * 2])
-    return re.sub(r"\s+", " ", printable).strip()[:limit]
+    words = re.sub(r"\s+", " ", _MARKUP.sub(" ", printable))
+    return re.sub(r" ([?!.,;:])(?=\s|$)", r"\1", words).strip()[:limit]  # "DeVos</b>?" leaves no space before "?"
+
+
+def in_latin_script(question: str) -> bool:
+    """Whether at least half the question's letters are Latin: the corpus is English, and a question in another
+    script ("Что сказал Путин о Сирии?") shares no words with it."""
+    letters = [ch for ch in question if ch.isalpha()]
+    latin = sum(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
+    return not letters or latin >= len(letters) / 2

@@ -94,11 +94,15 @@ def retrieval_note(answer: Answer, articles: int) -> str:
     total_ms = answer.timings.get("total", 0.0) * 1000
     docs = len({h.doc_id for h in answer.hits})
     rows = [("Searched for", answer.query or answer.question), ("Filters", _filters_text(answer.filters)),
-            ("Read", f"{len(answer.hits)} passages from {docs} articles"),
+            ("Read", f"{_count(len(answer.hits), 'passage')} from {_count(docs, 'article')}"),
             ("Confidence", f"{answer.confidence:.2f}"), ("Answered in", _ms(total_ms))]
     body = "".join(f"<dt>{text_html(k)}</dt><dd>{text_html(v)}</dd>" for k, v in rows)
     return (f'<details class="nqa-note"><summary>searched {articles:,} articles in {_ms(ms)}</summary>'
             f"<dl>{body}</dl></details>")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def _ms(ms: float) -> str:
@@ -118,9 +122,11 @@ def _shifted_span(c: Citation) -> list[Mark]:
 
 
 def abstention(answer: Answer) -> str:
+    # Other words or filters cannot help a question about a time the corpus does not cover, or one not in English.
+    hopeless = answer.signals.get("outside_coverage") or answer.signals.get("not_english")
+    tip = "" if hopeless else '<p class="nqa-tip">Try other words, a wider date range or more outlets.</p>'
     return ('<div class="nqa-abstain" role="note"><span class="nqa-icon" aria-hidden="true">∅</span><div>'
-            f"<strong>No answer in the corpus</strong><p>{text_html(answer.text)}</p>"
-            '<p class="nqa-tip">Try other words, a wider date range or more outlets.</p></div></div>')
+            f"<strong>No answer in the corpus</strong><p>{text_html(answer.text)}</p>{tip}</div></div>")
 
 
 def notice(message: str) -> str:
@@ -135,8 +141,19 @@ def answer_html(answer: Answer, turn: int, articles: int, sentences: int | None 
     composing = sentences is not None and sentences < len(answer.citations)
     pending = '<span class="nqa-typing" aria-label="composing">…</span>' if composing else ""
     caveat = f'<p class="nqa-caveat" role="note">{text_html(answer.note)}</p>' if answer.note else ""
-    return (f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}'
+    return (f'<div class="nqa-answer">{retrieval_note(answer, articles)}{rewritten(answer)}{short_answer_line(answer)}'
             f'<p>{" ".join(parts)}{pending}</p>{caveat}</div>')
+
+
+def short_answer_line(answer: Answer) -> str:
+    """The short answer on a line of its own, with how sure the answerer is that its sentence holds it."""
+    if answer.abstained or not answer.short_answer:
+        return ""
+    level = "high" if answer.confidence >= 0.8 else "medium" if answer.confidence >= 0.5 else "low"
+    tip = "the answerer's estimate that the cited sentence holds the answer"
+    return (f'<p class="nqa-short-line"><span class="nqa-label">Answer</span> <strong>{text_html(answer.short_answer)}'
+            f'</strong> <span class="nqa-conf nqa-conf-{level}" title="{tip}">{level} confidence '
+            f"({answer.confidence:.2f})</span></p>")
 
 
 def _claim_html(turn: int, claim: Claim, by_n: dict[int, Citation]) -> str:
@@ -251,7 +268,8 @@ class TurnView:
 
     def turn(self) -> Turn:
         top = self.answer.citations[0].title if self.answer.citations else ""
-        return Turn(self.answer.question, "" if self.answer.abstained else self.answer.text, top)
+        searched = self.answer.query if self.answer.query != self.answer.question else ""
+        return Turn(self.answer.question, "" if self.answer.abstained else self.answer.text, top, searched)
 
 
 EMPTY_SOURCES = ('<div class="nqa-sources"><h3>Sources</h3><p class="nqa-empty">Each cited sentence appears here '
@@ -315,8 +333,15 @@ a.nqa-cite { display: inline-block; padding: 0 0.3em; margin-left: 0.1em; border
   font-weight: 600; line-height: 1.4; text-decoration: none !important; vertical-align: 0.15em;
   background: var(--color-accent-soft); color: var(--color-accent) !important; }
 a.nqa-cite:hover, a.nqa-cite:focus { background: var(--color-accent); color: white !important; }
+.nqa-short-line { display: flex; flex-wrap: wrap; gap: 0.2rem 0.5rem; align-items: baseline; }
+.nqa-short-line .nqa-label { font-size: 0.75em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.05em;
+  color: var(--body-text-color-subdued); }
+.nqa-conf { font-size: 0.8em; padding: 0 0.45em; border-radius: 999px; background: var(--background-fill-secondary); }
+.nqa-conf-high { color: #15803d; }
+.nqa-conf-medium { color: #b45309; }
+.nqa-conf-low { color: #b91c1c; }
 .nqa-short { font-weight: 700; text-decoration: underline; text-decoration-color: #e3a008; text-decoration-thickness: 2px; }
-mark.nqa-hl { background: #fff1a8; color: #1f2328; padding: 0 0.1em; border-radius: 0.2em; }
+mark.nqa-hl { background: #fff1a8; color: #1f2328; padding: 0; border-radius: 0.2em; }
 .nqa-abstain { display: flex; gap: 0.7rem; align-items: flex-start; padding: 0.6rem 0.8rem; margin-top: 0.4rem;
   border-left: 4px solid #d97706; border-radius: 0.4rem; background: rgba(217, 119, 6, 0.08); }
 .nqa-abstain .nqa-icon { font-size: 1.5rem; line-height: 1; color: #d97706; }

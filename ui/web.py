@@ -91,16 +91,17 @@ def describe_corpus(pipeline: QAPipeline, examples: int = EXAMPLES) -> Corpus:
 
 
 def parse_history(history: str | None) -> list[Turn]:
-    """Turns from the API's JSON: a list of {"question", "answer", "title"} objects."""
+    """Turns from the API's JSON: a list of {"question", "answer", "title", "query"} objects (all but "question" optional)."""
     if not history or not history.strip():
         return []
     try:
         items = json.loads(history)
         if not isinstance(items, list):
             raise ValueError(f"expected a JSON list, got {type(items).__name__}")
-        return [Turn(str(i["question"]), str(i.get("answer", "")), str(i.get("title", ""))) for i in items]
+        return [Turn(str(i["question"]), str(i.get("answer", "")), str(i.get("title", "")), str(i.get("query", "")))
+                for i in items]
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"history must be a JSON list of {{question, answer, title}} objects: {exc}") from exc
+        raise ValueError(f"history must be a JSON list of {{question, answer, title, query}} objects: {exc}") from exc
 
 
 # -- the handlers ----------------------------------------------------------------------------------
@@ -154,6 +155,13 @@ class WebChat:
             yield self.messages(views), views, sources_panel(views), ""
             return
         shown = self.messages(views) + [{"role": "user", "content": text_html(question)}]
+        limit = self.pipeline.max_question_chars
+        if len(question) > limit:  # cut silently, its last words (often the question itself) would be lost
+            refusal = notice(f"Questions are limited to {limit:,} characters; this one has {len(question):,}. "
+                             "Please shorten it.")
+            yield shown + [{"role": "assistant", "content": refusal}], views, sources_panel(views), question
+            return
+        k = min(max(int(k), 1), MAX_K)  # the slider's number box takes any number typed into it
         try:
             filters = make_filters(date_from, date_to, outlets, ("From", "To"), self.corpus.outlets,
                                    chosen_categories, self.corpus.categories)
@@ -204,7 +212,7 @@ class WebChat:
         def ask(question: str, history: str = "", date_from: str = "", date_to: str = "",
                 sources: list[str] | None = None, k: int = self.default_k,
                 categories: list[str] | None = None, written: bool = False) -> dict:
-            """Answer one question. history: JSON list of {question, answer, title}; returns Answer.to_dict().
+            """Answer one question. history: JSON list of {question, answer, title, query}; returns Answer.to_dict().
             written: also a language model's answer, checked sentence by sentence (when the chat has one)."""
             try:
                 filters = make_filters(date_from, date_to, sources, ("date_from", "date_to"), self.corpus.outlets,
@@ -252,7 +260,8 @@ def build_app(pipeline: QAPipeline, settings: Settings) -> gr.Blocks:
                 )
                 question = gr.Textbox(
                     elem_id="nqa-question", show_label=False, submit_btn="Ask", lines=1,
-                    max_length=settings.max_question_chars, interactive=not empty,
+                    # twice the limit: a longer question is refused with its length (respond), not cut unseen
+                    max_length=2 * settings.max_question_chars, interactive=not empty,
                     placeholder="The index is empty" if empty else "Ask a question about the news…",
                 )
                 with gr.Row():

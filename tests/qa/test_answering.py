@@ -10,7 +10,7 @@ import pytest
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
-from qa.answering import DEFAULT_WEIGHTS, FEATURES, AnswerConfig, ExtractiveAnswerer, logistic
+from qa.answering import DEFAULT_WEIGHTS, FEATURES, AnswerConfig, ExtractiveAnswerer, balanced_quotes, logistic
 from qa.pipeline import QAPipeline
 from qa.reader import Reading
 from qa.retrieval import RetrievalConfig
@@ -114,14 +114,60 @@ def test_an_off_topic_passage_is_declined_by_the_dense_floor(tiny_index: NewsInd
 
 def test_a_second_citation_comes_from_another_sentence_that_passes_the_threshold(
         tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    endings = ("in Cork", "in Galway")
+    reports = [Article(f"wire-{n}", "Power cuts", f"Report {n} said one thing. Power was cut to 55,000 homes {end}.",
+                       date="2017-02-23", source="Newswire") for n, end in enumerate(endings)]
+    index = index_of(tmp_path, fake_embedder, *reports)
+    answer = QAPipeline(index, reader=ScriptedReader("55,000 homes")).ask("How many homes lost power?")
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert {c.doc_id for c in answer.citations} == {"wire-0", "wire-1"}
+    assert all(c.answer_span for c in answer.citations)  # both give the same answer: both marked
+    one = QAPipeline(index, answering=AnswerConfig(max_sentences=1), reader=ScriptedReader("55,000 homes"))
+    assert len(one.ask("How many homes lost power?").citations) == 1
+
+
+def test_the_same_sentence_in_two_articles_is_cited_once(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    """A wire story run by two outlets: its sentence twice, [1] and [2], would add nothing."""
     copies = [Article(f"wire-{n}", "Power cuts", f"Report {n} said one thing. Power was cut to 55,000 homes.",
                       date="2017-02-23", source="Newswire") for n in range(2)]
     index = index_of(tmp_path, fake_embedder, *copies)
     answer = QAPipeline(index, reader=ScriptedReader("55,000 homes")).ask("How many homes lost power?")
-    assert [c.n for c in answer.citations] == [1, 2]
-    assert {c.doc_id for c in answer.citations} == {"wire-0", "wire-1"}
-    one = QAPipeline(index, answering=AnswerConfig(max_sentences=1), reader=ScriptedReader("55,000 homes"))
-    assert len(one.ask("How many homes lost power?").citations) == 1
+    assert [c.sentence for c in answer.citations] == ["Power was cut to 55,000 homes."]
+
+
+def test_a_companion_citation_that_gives_another_answer_is_cited_unmarked(
+        tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    class TwoAnswers(ScriptedReader):  # "55,000 homes" in one report, "40,000 homes" in the other
+        def read_pairs(self, questions, passages, breaks=None):  # noqa: ANN001, ANN202
+            out = []
+            for passage in passages:
+                for answer, answerable in (("55,000 homes", 0.95), ("40,000 homes", 0.9)):
+                    if (at := passage.find(answer)) >= 0:
+                        out.append(Reading(at, at + len(answer), answerable, 0.8, 0.05, 5.0))
+                        break
+                else:
+                    out.append(Reading(0, 0, 0.02, 0.0, 0.9, -6.0))
+            return out
+
+    reports = [Article("wire-0", "Power cuts", "Power was cut to 55,000 homes in Cork.", date="2017-02-23"),
+               Article("wire-1", "Power cuts", "Power was cut to 40,000 homes in Galway.", date="2017-02-23")]
+    answer = QAPipeline(index_of(tmp_path, fake_embedder, *reports), reader=TwoAnswers("")).ask(
+        "How many homes lost power?")
+    assert answer.short_answer == "55,000 homes" and len(answer.citations) == 2
+    first, second = answer.citations
+    assert first.answer_span and second.answer_span is None  # one answer marked, not two that disagree
+
+
+def test_a_span_does_not_break_a_quotation(tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    quoted = Article("quote", "May on Brexit", 'Theresa May said "no deal is better than a bad deal" on Tuesday.',
+                     date="2017-01-17", source="Newswire")
+    index = index_of(tmp_path, fake_embedder, quoted)
+    answer = QAPipeline(index, reader=ScriptedReader('"no deal is better than a bad deal')).ask(
+        "What did Theresa May say about a deal?")
+    assert answer.short_answer == "no deal is better than a bad deal"
+    start, end = answer.citations[0].answer_span
+    assert quoted.text[start:end] == "no deal is better than a bad deal"
+    assert balanced_quotes(quoted.text, start - 1, end + 1) == (start - 1, end + 1)  # a whole quotation is kept
 
 
 def test_confidence_weights_default_to_the_readers_and_are_validated(tiny_index: NewsIndex) -> None:
@@ -161,3 +207,27 @@ def test_a_question_about_a_time_after_the_corpus_needs_a_sentence_that_names_th
     index.add([dated], show_progress=False)
     answer = QAPipeline(index, reader=reader).ask(later)
     assert not answer.abstained and "by 2019" in answer.citations[0].sentence
+
+
+def test_an_article_written_before_the_time_asked_about_answers_only_by_naming_it(
+        tmp_path: Path, fake_embedder: HashEmbedder) -> None:
+    preview = Article("preview", "Run-off ahead", "Macron won 24 percent in the first round and faces Le Pen next.",
+                      date="2017-04-24", source="Newswire")
+    later_news = Article("budget", "Budget talks", "Budget talks resumed in Brussels on Monday.",
+                         date="2017-05-22", source="Newswire")  # the corpus runs past the day asked about
+    index = index_of(tmp_path, fake_embedder, preview, later_news)
+    question = "What share of the vote did Macron win in the May 7, 2017 run-off?"
+    reader = ScriptedReader("24 percent")
+    answer = QAPipeline(index, reader=reader).ask(question)
+    assert answer.abstained and answer.signals["later_period"] == 0.0  # within the corpus, after the preview
+    assert not QAPipeline(index, answering=AnswerConfig(later_needs_mention=False), reader=reader).ask(question).abstained
+    assert not QAPipeline(index, reader=reader).ask(question, use_time=False).abstained  # times not read
+    named = Article("preview", "Run-off ahead", "Macron won 24 percent in the first round before the May 7 run-off.",
+                    date="2017-04-24", source="Newswire")
+    index.add([named], show_progress=False)
+    assert not QAPipeline(index, reader=reader).ask(question).abstained  # it speaks of that time
+    result = Article("result", "Macron wins", "Macron won 66 percent of the vote on Sunday.", date="2017-05-07",
+                     source="Newswire")  # written that day (or the evening before): no need to name it
+    index.add([result], show_progress=False)
+    answer = QAPipeline(index, reader=ScriptedReader("66 percent")).ask(question)
+    assert not answer.abstained and answer.short_answer == "66 percent"

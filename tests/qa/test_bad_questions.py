@@ -16,7 +16,7 @@ from index.indexer import NewsIndex
 from qa.answering import NO_ANSWER
 from qa.conversation import Turn
 from qa.models import Answer
-from qa.pipeline import QAPipeline
+from qa.pipeline import NOT_ENGLISH, QAPipeline
 from ui.settings import Settings
 
 SETTINGS = Settings()
@@ -58,7 +58,7 @@ def _assert_bounded(answer: Answer, index: NewsIndex, limit: int) -> None:
     assert 0.0 <= answer.confidence <= 1.0
     assert len(answer.citations) <= SETTINGS.max_sentences
     if answer.abstained:
-        assert not answer.citations and answer.text in (NO_ANSWER, PLEASE)
+        assert not answer.citations and answer.text in (NO_ANSWER, PLEASE, NOT_ENGLISH)
     else:
         assert answer.citations and "PWNED" not in answer.text
     for citation in answer.citations:
@@ -114,3 +114,16 @@ def test_hostile_history_stays_bounded(name: str, pipeline: QAPipeline, tiny_ind
     answer = pipeline.ask("What did he say?", history=history)
     assert time.perf_counter() - started < 5
     _assert_bounded(answer, tiny_index, SETTINGS.max_question_chars)
+
+
+def test_a_question_in_another_script_is_told_the_corpus_is_english(pipeline: QAPipeline) -> None:
+    for name in ("chinese", "arabic"):
+        answer = pipeline.ask(HOSTILE[name])
+        assert answer.abstained and answer.text == NOT_ENGLISH and not answer.hits  # nothing searched in vain
+    assert pipeline.ask(HOSTILE["spanish"]).text != NOT_ENGLISH  # Latin letters: searched, names may match
+    assert pipeline.ask("Что сказал Путин о Сирии? Putin").text == NOT_ENGLISH
+
+
+def test_markup_around_the_words_is_not_searched(pipeline: QAPipeline) -> None:
+    answer = pipeline.ask("**Who** cast the `tie-breaking` vote to confirm <b>Betsy DeVos</b>?")
+    assert answer.question == "Who cast the tie-breaking vote to confirm Betsy DeVos?"

@@ -111,6 +111,37 @@ def test_a_follow_up_after_a_follow_up_reaches_the_turn_that_named_the_topic() -
     assert "DeVos" in query or "Pence" in query
 
 
+def test_a_question_that_brings_its_own_topic_is_searched_as_asked() -> None:
+    """The browser test's case: "What about …" opened a new topic and was searched with the last turn's names."""
+    history = [Turn("Who killed Kim Jong Nam?", "Kim Jong Nam was about to travel to Macau when two women attacked "
+                    "him, said Khalid Abu Bakar. [1]", "Kim Jong Nam killed at Kuala Lumpur airport")]
+    question = "What about the travel ban, which countries did it cover?"
+    assert rewrite(question, history) == question  # "travel" in the answer is no shared topic
+    assert is_follow_up(question) and not is_follow_up(question, history[-1])
+    # pointing back at a person keeps it a follow-up, however many new words it brings
+    assert "Kim Jong Nam" in rewrite("What did he say about the budget deficit plans?", history)
+    assert "Kim Jong Nam" in rewrite("And the airport?", history)  # too few words to be a topic of its own
+
+
+def test_a_bare_question_word_carries_the_last_topic_and_no_ranks() -> None:
+    history = [Turn("Why did Michael Flynn resign?",
+                    "Retired Lt. Gen. Michael Flynn resigned after misleading the vice president. [1]")]
+    for bare in ("When?", "And why?", "How many exactly?"):
+        assert is_follow_up(bare)
+        query = rewrite(bare, history)
+        assert "resign" in query and "Michael Flynn" in query, query
+        assert "Retired" not in query and "Lt" not in query, query
+
+
+def test_a_follow_up_after_a_follow_up_leans_on_what_that_one_searched() -> None:
+    history = [Turn("Who cast the tie-breaking vote to confirm Betsy DeVos?", "Mike Pence cast it. [1]"),
+               Turn("How many people were evacuated near the Oroville Dam?", "Nearly 200,000 were. [1]"),
+               Turn("How many people?", "Nearly 200,000 people were told to leave. [1]", "",
+                    "How many people? Oroville Dam")]
+    query = rewrite("And what did officials say?", history)
+    assert "Oroville" in query and "DeVos" not in query
+
+
 def test_three_turn_conversation_is_rewritten_and_answered_from_the_right_articles(pipeline: QAPipeline) -> None:
     history: list[Turn] = []
 

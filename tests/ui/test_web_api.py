@@ -89,6 +89,19 @@ def test_history_makes_a_follow_up_search_for_the_earlier_names(client: Client) 
     assert "Betsy DeVos" in follow_up["query"] or "Mike Pence" in follow_up["query"]
 
 
+def test_a_turn_remembers_what_its_follow_up_searched(client: Client) -> None:
+    """A follow-up of a follow-up leans on what that one searched ("How many people? Oroville Dam"), so the chat's
+    turns and the API's history carry the rewrite."""
+    history = [{"question": "Which country is the happiest?", "answer": "Norway is the happiest country. [1]"},
+               {"question": "How many people?", "answer": "", "query": "How many people? Oroville Dam"}]
+    follow_up = ask(client, "And what did officials say?", history=json.dumps(history))
+    assert "Oroville Dam" in follow_up["query"] and "Norway" not in follow_up["query"]
+    asked = Answer("When did he start work?", "When did he start work? Betsy DeVos", "She started on Monday. [1]",
+                   (), False, 0.9)
+    assert TurnView(asked, "").turn().query == "When did he start work? Betsy DeVos"
+    assert TurnView(replace(asked, query=asked.question), "").turn().query == ""  # searched as asked
+
+
 def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
     questions = {DEVOS: "devos-vote", "How strong were the winds of Storm Doris?": "storm-doris",
                  "Which country is the happiest in the world?": "happiest", "How much did China's exports rise?": "exports"}
@@ -283,6 +296,31 @@ def test_a_rewritten_follow_up_and_a_caveat_are_shown_with_the_answer(web_index:
     assert "Searched for: “q &#60;b&#62;”" in shown and "Written before &#60;June&#62;." in shown
     plain = answer_html(replace(answer, query=answer.question), 0, 10)
     assert "Searched for:" not in plain and "nqa-caveat" not in plain
+
+
+def test_the_short_answer_heads_the_answer_with_how_sure_it_is(web_index: NewsIndex) -> None:
+    answer, articles = hostile_answer(web_index)
+    sure = answer_html(replace(answer, short_answer="55,000 <homes>", confidence=0.93), 0, 10)
+    assert "Answer</span> <strong>55,000 &#60;homes&#62;</strong>" in sure and "high confidence (0.93)" in sure
+    assert "low confidence (0.31)" in answer_html(replace(answer, short_answer="x", confidence=0.31), 0, 10)
+    assert "nqa-short-line" not in answer_html(replace(answer, short_answer=""), 0, 10)
+    one = QAPipeline(web_index).ask(DEVOS, k=1)
+    assert "1 passage from 1 article<" in answer_html(one, 0, 10)
+
+
+def test_a_decline_that_other_words_cannot_help_gives_no_such_tip(web_index: NewsIndex) -> None:
+    declined = Answer("Who won in 2019?", "Who won in 2019?", "The indexed articles run from …", (), True, 0.0)
+    assert "Try other words" in answer_html(declined, 0, 10)
+    for signal in ("outside_coverage", "not_english"):
+        assert "Try other words" not in answer_html(replace(declined, signals={signal: 1.0}), 0, 10)
+
+
+def test_an_over_long_question_is_refused_with_its_length_not_cut(web_index: NewsIndex) -> None:
+    chat = WebChat(QAPipeline(web_index, max_question_chars=100), default_k=10)
+    question = "I have read a lot about this. " * 5 + "Who cast the tie-breaking vote?"
+    *_, (shown, views, _, box) = chat.respond(question, [], None, None, None, 10)
+    assert "limited to 100 characters; this one has 181" in shown[-1]["content"]
+    assert views == [] and box == question  # nothing asked, and the question left to shorten
 
 
 def test_source_cards_list_where_else_the_story_ran_as_inert_text(web_index: NewsIndex) -> None:
