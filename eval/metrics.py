@@ -19,6 +19,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
+from index.clean import repair_lost_punctuation
+
 _QUOTES = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
@@ -26,8 +28,9 @@ _QUOTES = str.maketrans({
 
 
 def normalize(text: str) -> str:
-    """Unicode NFKC, curly quotes made straight, whitespace runs collapsed to one space (case kept)."""
-    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split())
+    """Unicode NFKC, punctuation lost to a bad encoding put back as the cleaner does (gold strings are often copied
+    from the raw text), curly quotes made straight, whitespace runs collapsed to one space (case kept)."""
+    return " ".join(repair_lost_punctuation(unicodedata.normalize("NFKC", text)).translate(_QUOTES).split())
 
 
 def distinct(ranking: Iterable[str]) -> list[str]:

@@ -120,15 +120,50 @@ def replace_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+# Curly punctuation lost to a bad encoding in scraped copy (a quarter of the demo corpus's articles, most of them
+# HuffPost, ABC News and TASS pages): a closing quote with the space after it, or a dash between spaces, became '"?',
+# and an apostrophe became '"'. ftfy, the library that repairs mojibake, needs the bytes, and these are gone; what
+# stood there is told by where the mark stands. '"?' before a space or at the end is left alone: it can be a
+# question's own mark after a quotation ('Did he say "yes"?').
+_LOST_DASH = re.compile(r'(?<=\s)"\?(?=[^\s"?])')  # 'no such attack "?but RT' -> 'no such attack — but RT'
+_LOST_QUOTE = re.compile(r'(?<=[^\s"])"\?(?=[\w"“‘(\[$£€])')  # 'bodies,"?she told' -> 'bodies," she told'
+_LOST_APOSTROPHE = re.compile(r"(?<=[A-Za-z])\"(?=(?:t|s|re|ll|ve|d|m)\b)")  # 'didn"t' -> "didn't"
+
+
+# The links of an embedded tweet ("#PassTheBill pic.twitter.com/XG6lQIy5a6"): shortened, they say nothing a reader
+# could be cited for, and a reader model takes them for names ("iQmaYHinnl").
+_TWEET_LINKS = re.compile(r"[ \t]?(?<![\w/])(?:https?://t\.co/\w+|pic\.twitter\.com/\w+)")
+
+
+def repair_lost_punctuation(text: str) -> str:
+    """Put back the quotes, dashes and apostrophes a bad encoding turned into '"?' and '"' (see above).
+
+    A lost mark after a plural with no quotation open on its line ('states"?rights') was an apostrophe.
+    """
+    if '"' not in text:
+        return text
+    text = _LOST_APOSTROPHE.sub("'", text)
+    text = _LOST_DASH.sub("— ", text)
+
+    def closing(match: re.Match[str]) -> str:
+        line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+        quotes = line.count('"') - line.count('"?')
+        return "' " if line.endswith("s") and quotes % 2 == 0 else '" '
+
+    return _LOST_QUOTE.sub(closing, text)
+
+
 def normalize_text(text: str) -> str:
-    """Drop control characters, NFC-normalise, collapse runs of spaces, keep paragraph breaks.
+    """Drop control characters, NFC-normalise, put back punctuation lost to a bad encoding
+    (`repair_lost_punctuation`), drop embedded tweets' short links, collapse runs of spaces, keep paragraph breaks.
 
     Lone surrogates (which cannot be stored as UTF-8) become U+FFFD. Characters are dropped before
     NFC so that a removed zero-width space cannot leave an uncomposed pair behind.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text.replace("\u00a0", " ").replace("\t", " "))
-    text = unicodedata.normalize("NFC", replace_surrogates(text))
+    text = repair_lost_punctuation(unicodedata.normalize("NFC", replace_surrogates(text)))
+    text = _TWEET_LINKS.sub("", text)
     lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 

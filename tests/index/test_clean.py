@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.clean import (clean_html, clean_scraped_page, drop_widget_text, is_caption, is_furniture, normalize_text,
-                         split_byline, split_dateline)
+                         repair_lost_punctuation, split_byline, split_dateline)
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
@@ -270,3 +270,30 @@ def test_page_widget_words_are_dropped() -> None:
     assert drop_widget_text("Wales lost. Media playback is not supported on this device The coach left.") == (
         "Wales lost. The coach left.")
     assert drop_widget_text("The match ended 0-0.") == "The match ended 0-0."
+
+
+@pytest.mark.parametrize(("raw", "repaired"), [
+    # the demo corpus's own damage (HuffPost, ABC News, TASS): '"?' for a closing quote and its space, or a dash
+    ('black bodies,"?she told HuffPost. "I didn"t know."', 'black bodies," she told HuffPost. "I didn\'t know."'),
+    ('There was no such attack "?but RT, Sputnik', "There was no such attack — but RT, Sputnik"),
+    ('repeal and replace "Obamacare"?is dead', 'repeal and replace "Obamacare" is dead'),
+    ('commercial."?"He clearly sabotaged', 'commercial." "He clearly sabotaged'),
+    ("that states\"?rights trump federal power", "that states' rights trump federal power"),  # a plural's apostrophe
+    ('Trump"s aides won"t say', "Trump's aides won't say"),
+    # what an intact text says is kept
+    ('Did he say "yes"? He did.', 'Did he say "yes"? He did.'),
+    ('He asked: "Why?" Nobody knew.', 'He asked: "Why?" Nobody knew.'),
+    ('The "Beatles" sold records', 'The "Beatles" sold records'),
+    ("No quotes here at all?", "No quotes here at all?"),
+])
+def test_punctuation_lost_to_a_bad_encoding_is_put_back(raw: str, repaired: str) -> None:
+    assert repair_lost_punctuation(raw) == repaired
+    assert normalize_text(raw) == repaired
+    assert repair_lost_punctuation(repaired) == repaired  # cleaning twice changes nothing
+
+
+def test_an_embedded_tweets_short_links_are_dropped() -> None:
+    raw = ("Tillerson met ExxonMobil:https://t.co/iQmaYHinnl today. #PassTheBill pic.twitter.com/XG6lQIy5a6 "
+           "Trump spoke. See https://example.com/t.co/x and https://www.rte.ie/news/ for more.")
+    assert normalize_text(raw) == ("Tillerson met ExxonMobil: today. #PassTheBill Trump spoke. "
+                                   "See https://example.com/t.co/x and https://www.rte.ie/news/ for more.")
