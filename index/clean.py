@@ -147,8 +147,7 @@ def repair_lost_punctuation(text: str) -> str:
 
     def closing(match: re.Match[str]) -> str:
         line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
-        quotes = line.count('"') - line.count('"?')
-        return "' " if line.endswith("s") and quotes % 2 == 0 else '" '
+        return "' " if line.endswith("s") and line.count('"') % 2 == 0 else '" '
 
     return _LOST_QUOTE.sub(closing, text)
 

@@ -107,35 +107,42 @@ _DOUBLE_QUOTES = "\"“”«»"
 
 
 def balanced_quotes(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span `text[start:end]` without a double quotation mark it opens or closes but does not pair.
+    """The span `text[start:end]` without a lone double quotation mark at its start or end.
 
     The reader often starts a quoted answer at its opening mark and stops before the closing one (`"no deal is
-    better than a bad deal`), which reads as a broken quotation. Single quotes are left alone: most are apostrophes.
+    better than a bad deal`), which reads as a broken quotation. Only a span with one such mark, at an edge, is cut
+    (an inch mark after a number is kept: `6'2"`); single quotes are left alone, most are apostrophes.
     """
     span = text[start:end]
-    if len(span) < 2 or sum(ch in _DOUBLE_QUOTES for ch in span) % 2 == 0:
+    if len(span) < 2 or sum(ch in _DOUBLE_QUOTES for ch in span) != 1:
         return start, end
-    if span[0] in "\"“«":
-        start += 1
-        while start < end and text[start].isspace():
-            start += 1
-    elif span[-1] in "\"”»":
-        end -= 1
-    return start, end
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"\w+", text.lower()))
+    new_start, new_end = start, end
+    if span[0] in _DOUBLE_QUOTES:
+        new_start += 1
+        while new_start < end and text[new_start].isspace():
+            new_start += 1
+    elif span[-1] in _DOUBLE_QUOTES and not span[-2].isdigit():
+        new_end -= 1
+    return (new_start, new_end) if new_start < new_end else (start, end)
 
 
 _ASIDE = {"a", "an", "the", "mr", "mrs", "ms", "miss", "dr"}
+_NEGATIONS = {"not", "no", "never", "non"}
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\d[\d.,]*\d|\w+", text.lower()))  # "1,000,000" and "0.5" are one word each
 
 
 def agrees(short: str, other: str) -> bool:
-    """Whether two short answers say the same: the words of one among the other's ("200,000" and "nearly 200,000",
-    "John Rayne Rivello" and "Mr Rivello"), articles and forms of address aside."""
-    a, b = ({w for w in _words(x) if w not in _ASIDE} for x in (short, other))
-    return bool(a and b) and (a <= b or b <= a)
+    """Whether two short answers say the same: the shorter's words, in a row, within the longer's ("200,000" and
+    "nearly 200,000", "John Rayne Rivello" and "Mr Rivello"), articles and forms of address aside, and neither
+    denying what the other says ("guilty", "not guilty")."""
+    a, b = ([w for w in _words(x) if w not in _ASIDE] for x in (short, other))
+    if not a or not b or bool(_NEGATIONS & set(a)) != bool(_NEGATIONS & set(b)):
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    return any(longer[i : i + len(shorter)] == shorter for i in range(len(longer) - len(shorter) + 1))
 
 
 def term_weights(index: NewsIndex, terms: tuple[str, ...] | list[str]) -> dict[str, float]:
@@ -228,8 +235,9 @@ class ExtractiveAnswerer:
                         cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
         """How the question names a time after the article of date `published` ("" for unknown) was written.
 
-        The article's date runs on one day (a story filed the evening before, in another time zone); an article
-        without a date is read against the newest one, as the question was. Cached per date within one `ask`.
+        The period is the one the question was read as (against the newest article: "in June" is the corpus's
+        June); the article's date runs on one day (a story filed the evening before, in another time zone). An
+        article without a date is read against the newest one, as the question was. Cached per date within one `ask`.
         """
         if not (self.config.later_needs_mention and question.timed):
             return ()
@@ -239,7 +247,7 @@ class ExtractiveAnswerer:
             except ValueError:  # no date, or one that is not ISO: the corpus-wide reading
                 cache[published] = question.later_mentions
             else:
-                cache[published] = later_mentions(question.text, when) or question.later_mentions
+                cache[published] = later_mentions(question.text, when, question.period) or question.later_mentions
         return cache[published]
 
     def _choose(self, candidates: list[Candidate]) -> list[Candidate]:

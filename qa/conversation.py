@@ -24,7 +24,12 @@ _BARE_WORDS = {"and", "but", "so", "then", "when", "why", "where", "how", "who",
                "much", "long", "often", "not", "exactly", "else", "again", "now"}
 # People a question points back at ("What did he say?"): unlike "it" or "this", no topic of its own replaces them.
 _PEOPLE = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|theirs)\b", re.IGNORECASE)
-# A question whose own words, this many or more, none of them in the last turn, starts a topic of its own.
+# "What about the travel ban, which countries did it cover?": an elliptical opening, a topic, then a question.
+_OPENING_AND_QUESTION = re.compile(
+    r"(?P<opening>and|what about|how about|and what about|what of)\s+[^,;:—–?]+\s*[,;:—–]\s*"
+    r"(?:who|whom|whose|what|when|where|why|how|which|did|does|do|is|was|were|are|can|could|will|would|has|have|had)\b",
+    re.IGNORECASE)
+# A topic of at least this many words, none of them in the last turn, makes such a question one of its own.
 NEW_TOPIC_TERMS = 3
 # Capitalised words in a row; a word ending a sentence ("…at Kintampo. It was…") ends the name.
 _ENTITY = re.compile(r"\b[A-Z][\w'’.-]*(?:(?<![a-z][a-z]\.)(?<![A-Z][A-Z]\.)\s+(?:of\s+|de\s+|al-)?[A-Z][\w'’.-]*)*")
@@ -50,9 +55,12 @@ class Turn:
 
 _TITLES = {"president", "vice", "chancellor", "prime", "minister", "secretary", "senator", "sen", "rep", "gov",
            "governor", "mr", "mrs", "ms", "dr", "king", "queen", "pope", "general", "gen", "speaker", "first", "lady",
-           "former", "foreign", "state", "us", "u.s", "retired", "ret", "lt", "lieutenant", "col", "colonel", "maj",
-           "major", "capt", "captain", "sgt", "sergeant", "adm", "admiral", "cmdr", "commander", "sir", "dame", "lord",
-           "rev", "reverend", "prof", "professor", "judge", "justice"}
+           "former", "foreign", "state", "us", "u.s"}
+# Ranks and forms of address: a "name" made of these alone ("Retired Lt. Gen" before "Michael Flynn") names nobody.
+# They are not cut from the front of a name, as titles are: "Justice Department", "Major League Baseball".
+_RANKS = {"retired", "ret", "lt", "lieutenant", "col", "colonel", "maj", "major", "capt", "captain", "sgt",
+          "sergeant", "adm", "admiral", "cmdr", "commander", "sir", "dame", "lord", "rev", "reverend", "prof",
+          "professor", "judge", "justice"}
 
 
 def entities(text: str) -> list[str]:
@@ -65,6 +73,8 @@ def entities(text: str) -> list[str]:
         while len(words) > 1 and words[0].lower().strip("'’.") in _TITLES or words and words[0].lower().strip("'’") in _NOT_ENTITIES:
             words = words[1:]  # "Vice President Mike Pence" -> "Mike Pence": titles match the wrong articles
         name = " ".join(words).rstrip(".,'’")
+        if all(w.lower().strip("'’.") in _RANKS | _TITLES for w in words):
+            continue
         if name and name.lower() not in _NOT_ENTITIES | _TITLES and name not in found:
             found.append(name)
     return found
@@ -84,13 +94,16 @@ def is_elliptical(question: str) -> bool:
 
 
 def starts_new_topic(question: str, last: Turn) -> bool:
-    """Whether the question brings a topic of its own: NEW_TOPIC_TERMS or more words of substance, none of them in
-    the last turn's question, search or headline, and no one pointed back at ("What about the travel ban, which
-    countries did it cover?" after a question on Kim Jong Nam). The answer's sentences are left out of the
-    comparison: they carry words of their own beside the topic ("travel" in the story of a killing at an airport)."""
-    if _PEOPLE.search(question):
+    """Whether an elliptical opening leads into a question of its own: "What about the travel ban, which countries
+    did it cover?" after a question on Kim Jong Nam. Its topic (the words between the opening and the question) has
+    NEW_TOPIC_TERMS words or more, none of them in the last turn's question, search or headline, and it points back
+    at no person. The answer's sentences are left out of the comparison: they carry words of their own beside the
+    topic ("travel" in the story of a killing at an airport). "What about North Korea's reaction?" asks nothing
+    of its own and stays a follow-up."""
+    match = _OPENING_AND_QUESTION.match(question.strip())
+    if match is None or _PEOPLE.search(question):
         return False
-    own = {t for t in tokenize(question) if t not in _NOT_ENTITIES}
+    own = {t for t in tokenize(question[match.end("opening"):]) if t not in _NOT_ENTITIES}
     if len(own) < NEW_TOPIC_TERMS:
         return False
     return not own & set(tokenize(" ".join((last.question, last.query, last.title))))

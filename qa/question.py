@@ -47,8 +47,10 @@ def parse_question(text: str, history: list[Turn] | None = None, newest: date | 
     return ParsedQuestion(text, query, question_type(text), period, later, tuple(query_terms(query)), mentions, use_time)
 
 
-# Markup a question pasted from elsewhere may carry: HTML tags, and markdown's emphasis marks and code ticks.
-_MARKUP = re.compile(r"<[^<>]{1,200}>|[*`]+|(?<![\w])_+|_+(?![\w])")
+# Markup a question pasted from elsewhere may carry: HTML tags, and markdown's emphasis and code marks in pairs around
+# words ("**Who**", "*Nikki Haley*", "`DeVos`"); "M*A*S*H", "2*3", "<100 deaths" and "@_jsmith" keep theirs.
+_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]{0,200})?/?>")
+_EMPHASIS = re.compile(r"(?<![\w*_`])(\*{1,3}|_{1,3}|`{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*_`])")
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -57,7 +59,8 @@ def clean_question(question: str, limit: int) -> str:
     "**Who** is *Nikki Haley*?" is asked as "Who is Nikki Haley?": the marks are no words of the question.
     """
     printable = "".join(ch if ch.isprintable() else " " for ch in question[: limit * 2])
-    words = re.sub(r"\s+", " ", _MARKUP.sub(" ", printable))
+    printable = unicodedata.normalize("NFKC", printable)  # full-width and styled letters ("Ｗｈｏ", "𝐖𝐡𝐨") as plain ones
+    words = re.sub(r"\s+", " ", _EMPHASIS.sub(r"\2", _TAG.sub(" ", printable)))
     return re.sub(r" ([?!.,;:])(?=\s|$)", r"\1", words).strip()[:limit]  # "DeVos</b>?" leaves no space before "?"
 
 

@@ -86,16 +86,17 @@ def _month(year: int, month: int) -> Filters | None:
     return Filters(date_from=date(year, month, 1).isoformat(), date_to=last.isoformat())
 
 
-def later_mentions(question: str, newest: date) -> tuple[str, ...]:
+def later_mentions(question: str, newest: date, period: Filters | None | bool = True) -> tuple[str, ...]:
     """How the question names a time after `newest`: the later years it names, else the later month's name.
 
     Evidence written before that time can answer only by speaking of it ("a rise planned for April 2018"):
-    a sentence that names none of these tells of something else.
+    a sentence that names none of these tells of something else. `period` is the question's own
+    `date_filter_for` (None: it names none) when the caller has read it already; True reads it against `newest`.
     """
     years = tuple(dict.fromkeys(y for y in re.findall(r"\b((?:19|20)\d\d)\b", question) if int(y) > newest.year))
     if years:
         return years
-    period = date_filter_for(question, newest)
+    period = date_filter_for(question, newest) if period is True else period
     if period is None or period.date_from is None or period.date_from <= newest.isoformat():
         return ()
     return (calendar.month_name[date.fromisoformat(period.date_from).month],)

@@ -10,7 +10,9 @@ from eval import metrics as m
 
 
 def test_normalize_nfkc_quotes_and_whitespace() -> None:
-    assert m.normalize("\u201cQuoted\u201d  text\u00a0here\n") == '"Quoted" text here'
+    assert m.normalize("\u201cQuoted\u201d  text\u00a0here\n") == "'Quoted' text here"  # quotes and apostrophes alike
+    # punctuation lost to a bad encoding is put back, however the cleaner read the rest of the line
+    assert m.normalize('the players"?union') == m.normalize('the players" union') == "the players' union"
     assert m.normalize("Merkel\u2019s \ufb01rst \uff11\uff12 pages") == "Merkel's first 12 pages"
     assert m.normalize("Case Kept") != m.normalize("case kept")
 

@@ -280,6 +280,7 @@ def test_page_widget_words_are_dropped() -> None:
     ('commercial."?"He clearly sabotaged', 'commercial." "He clearly sabotaged'),
     ("that states\"?rights trump federal power", "that states' rights trump federal power"),  # a plural's apostrophe
     ('Trump"s aides won"t say', "Trump's aides won't say"),
+    ('He said "yes"?and the players"?union agreed', 'He said "yes" and the players\' union agreed'),
     # what an intact text says is kept
     ('Did he say "yes"? He did.', 'Did he say "yes"? He did.'),
     ('He asked: "Why?" Nobody knew.', 'He asked: "Why?" Nobody knew.'),

@@ -10,7 +10,8 @@ import pytest
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.models import Article
-from qa.answering import DEFAULT_WEIGHTS, FEATURES, AnswerConfig, ExtractiveAnswerer, balanced_quotes, logistic
+from qa.answering import (DEFAULT_WEIGHTS, FEATURES, AnswerConfig, ExtractiveAnswerer, agrees, balanced_quotes,
+                          logistic)
 from qa.pipeline import QAPipeline
 from qa.reader import Reading
 from qa.retrieval import RetrievalConfig
@@ -168,6 +169,18 @@ def test_a_span_does_not_break_a_quotation(tmp_path: Path, fake_embedder: HashEm
     start, end = answer.citations[0].answer_span
     assert quoted.text[start:end] == "no deal is better than a bad deal"
     assert balanced_quotes(quoted.text, start - 1, end + 1) == (start - 1, end + 1)  # a whole quotation is kept
+    for text in ('"Yes," and then "no deal', 'He is 6\'2"', '" '):  # paired marks, an inch mark, a mark alone: kept
+        assert balanced_quotes(text, 0, len(text)) == (0, len(text))
+
+
+@pytest.mark.parametrize(("short", "other", "same"), [
+    ("200,000", "nearly 200,000", True), ("John Rayne Rivello", "Mr Rivello", True), ("the HSE", "HSE", True),
+    ("four", "20", False), ("Patriots", "Atlanta Falcons", False), ("guilty", "not guilty", False),
+    ("5 percent", "0.5 percent", False), ("1,000 homes", "1,000,000 homes", False), ("40,000", "60,000", False),
+    ("Syria and Yemen", "Yemen and Syria", False), ("", "x", False),
+])
+def test_two_short_answers_agree_when_one_says_the_others_words_in_a_row(short: str, other: str, same: bool) -> None:
+    assert agrees(short, other) is same and agrees(other, short) is same
 
 
 def test_confidence_weights_default_to_the_readers_and_are_validated(tiny_index: NewsIndex) -> None:

@@ -127,3 +127,6 @@ def test_a_question_in_another_script_is_told_the_corpus_is_english(pipeline: QA
 def test_markup_around_the_words_is_not_searched(pipeline: QAPipeline) -> None:
     answer = pipeline.ask("**Who** cast the `tie-breaking` vote to confirm <b>Betsy DeVos</b>?")
     assert answer.question == "Who cast the tie-breaking vote to confirm Betsy DeVos?"
+    kept = "Were there <100 deaths in M*A*S*H, or 2*3 at @_jsmith?"  # no pair of marks around words: all kept
+    assert pipeline.ask(kept).question == kept
+    assert pipeline.ask("Ｗｈｏ ｉｓ Ｐｕｔｉｎ？").question == "Who is Putin?"  # full-width letters are Latin ones

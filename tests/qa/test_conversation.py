@@ -121,6 +121,11 @@ def test_a_question_that_brings_its_own_topic_is_searched_as_asked() -> None:
     # pointing back at a person keeps it a follow-up, however many new words it brings
     assert "Kim Jong Nam" in rewrite("What did he say about the budget deficit plans?", history)
     assert "Kim Jong Nam" in rewrite("And the airport?", history)  # too few words to be a topic of its own
+    # a question with words of its own but no opening of its own still leans on the last turn
+    assert "Kim Jong Nam" in rewrite("Where was the nerve agent made?", history)
+    assert rewrite("What about North Korea's reaction?", history).endswith("killed")  # an ellipsis: the topic carried
+    dam = [Turn("Who built the Oroville Dam spillway?", "The state built the spillway in 1968. [1]")]
+    assert "Oroville Dam" in rewrite("How much did it cost the taxpayers overall?", dam)
 
 
 def test_a_bare_question_word_carries_the_last_topic_and_no_ranks() -> None:
@@ -131,6 +136,9 @@ def test_a_bare_question_word_carries_the_last_topic_and_no_ranks() -> None:
         query = rewrite(bare, history)
         assert "resign" in query and "Michael Flynn" in query, query
         assert "Retired" not in query and "Lt" not in query, query
+    # ranks alone name nobody, but they are not cut from institutions' names
+    assert entities("The Justice Department and Major League Baseball said so.") == ["Justice Department",
+                                                                                   "Major League Baseball"]
 
 
 def test_a_follow_up_after_a_follow_up_leans_on_what_that_one_searched() -> None:
