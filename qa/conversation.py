@@ -18,7 +18,8 @@ _PRONOUNS = re.compile(
 # Pronouns that point back at someone not named in the question; possessives ("her speech") usually
 # point at the question's own name.
 _PERSONAL = re.compile(r"\b(he|she|they|him|them|it)\b", re.IGNORECASE)
-_ELLIPTICAL = re.compile(r"^(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
+_OPENINGS = r"and|what about|how about|and what about|what of"  # "And in Germany?", "What about Merkel?"
+_ELLIPTICAL = re.compile(rf"^(?:{_OPENINGS})\b", re.IGNORECASE)
 # "When?", "And why?", "How many exactly?": a question word with nothing to ask it of is an ellipsis too.
 _BARE_WORDS = {"and", "but", "so", "then", "when", "why", "where", "how", "who", "whom", "what", "which", "many",
                "much", "long", "often", "not", "exactly", "else", "again", "now"}
@@ -26,7 +27,7 @@ _BARE_WORDS = {"and", "but", "so", "then", "when", "why", "where", "how", "who",
 _PEOPLE = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|theirs)\b", re.IGNORECASE)
 # "What about the travel ban, which countries did it cover?": an elliptical opening, a topic, then a question.
 _OPENING_AND_QUESTION = re.compile(
-    r"(?P<opening>and|what about|how about|and what about|what of)\s+[^,;:—–?]+\s*[,;:—–]\s*"
+    rf"(?P<opening>{_OPENINGS})\s+[^,;:—–?]+\s*[,;:—–]\s*"
     r"(?:who|whom|whose|what|when|where|why|how|which|did|does|do|is|was|were|are|can|could|will|would|has|have|had)\b",
     re.IGNORECASE)
 # A topic of at least this many words, none of them in the last turn, makes such a question one of its own.
