@@ -100,6 +100,17 @@ _GLUED_BYLINE = re.compile(
 )
 # Page widgets' words left in the text of scraped BBC pages; they are never part of a story.
 _WIDGET_TEXT = re.compile(r" ?\bMedia playback is not supported on this device\b ?")
+# DW's share buttons and permalink, between a story's sections or at its end; a new section follows them.
+_SHARE_WIDGET = re.compile(
+    r"[ \t]*\bSend Facebook Twitter Google\+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
+    r"(?:[ \t]+https?://\S+)?[ \t-]*")
+# An editors' sign-off ending a story: initials, the wires it drew on, a stray dash ("jbh/rt (AFP/Reuters)",
+# "ipj/rt-(AFP, dpa, Reuters)", "mp (DPA/Reuters) -"), and an author line before it ("Author: Rachel Stewart").
+_SIGN_OFF = re.compile(
+    r"(?:^|(?<=\s))[a-z]{1,4}(?:/[a-z]{1,4})*[ \t]*[-–]?[ \t]*(?P<wires>\([^()\n]{1,60}\))?[\s\-–]*$")
+_WIRES = re.compile(rf"\((?:with )?(?:{_AGENCIES})\b", re.IGNORECASE)
+_AUTHOR_LINE = re.compile(r"(?:(?<=[.!?\"”’])\s*|\n|^)Author: (?P<author>[A-Z][^\n.!?]{2,80}?)\s*$")
+_TRAILING_DASHES = re.compile(r"(?<=[.!?\"”’)\s])[\s\-–]*[-–][\s\-–]*$")
 
 
 def split_byline(text: str) -> tuple[str, int] | None:
@@ -111,8 +122,30 @@ def split_byline(text: str) -> tuple[str, int] | None:
 
 
 def drop_widget_text(text: str) -> str:
-    """`text` without page-widget phrases ("Media playback is not supported on this device")."""
+    """`text` without page-widget phrases ("Media playback is not supported on this device"; share buttons)."""
+    text = _SHARE_WIDGET.sub("\n\n", text)
     return _WIDGET_TEXT.sub(lambda m: " " if m.group(0).startswith(" ") and m.group(0).endswith(" ") else "", text)
+
+
+def split_sign_off(text: str) -> tuple[str, str]:
+    """(`text` without the sign-off ending it, the author it names or ""): see `_SIGN_OFF`. The sign-off is no
+    sentence of the story, and glued to its last one it would be cited with it."""
+    text = text.rstrip()
+    sign_off = _SIGN_OFF.search(text)
+    if sign_off is not None:
+        initials, wires = sign_off.group().split("(")[0], sign_off.group("wires")
+        before = text[: sign_off.start()].rstrip(" \t-–")
+        # editors' initials ("jbh/rt") or a sentence's end before one ("mp"), and a news agency among the wires or
+        # both: "he said (AFP)", "yes and/or" and "was (in part) legal" are prose
+        slashed, after_sentence = "/" in initials, not before or before[-1] in ".!?\"”’)"
+        agency = bool(wires and _WIRES.match(wires))
+        if (slashed and (agency or after_sentence)) or (agency and after_sentence):
+            text = before
+    text = _TRAILING_DASHES.sub("", text).rstrip()
+    author = _AUTHOR_LINE.search(text)
+    if author is None:
+        return text, ""
+    return text[: author.start()].rstrip(), author.group("author").strip(" ,")
 
 
 def replace_surrogates(text: str) -> str:

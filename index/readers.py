@@ -22,7 +22,7 @@ from typing import IO, Any, AnyStr, NamedTuple
 from urllib.parse import urlparse
 
 from index.clean import (clean_html, clean_scraped_page, drop_widget_text, normalize_text, replace_surrogates,
-                         split_byline, split_dateline)
+                         split_byline, split_dateline, split_sign_off)
 from index.html_page import extract_page
 from index.models import Article
 
@@ -113,9 +113,12 @@ def normalize_date(value: str) -> str:
 
 
 def cut_dateline(text: str, metadata: dict[str, Any]) -> str:
-    """The text without a byline glued to its start, page-widget phrases and its opening dateline
-    ("WASHINGTON (Reuters) - "); the byline, place and wire go into `metadata`."""
-    text = drop_widget_text(text).strip()
+    """The text without a byline glued to its start, page-widget phrases, its opening dateline
+    ("WASHINGTON (Reuters) - ") and an editors' sign-off at its end ("jbh/rt (AFP/Reuters)"); the byline (or the
+    sign-off's author), place and wire go into `metadata`."""
+    text, author = split_sign_off(drop_widget_text(text).strip())
+    if author:
+        metadata.setdefault("byline", author)
     byline = split_byline(text)
     if byline is not None:
         metadata.setdefault("byline", byline[0])

@@ -19,6 +19,14 @@ NOT_ENGLISH = ("The indexed articles are in English, and this question is not wr
                "please ask it in English.")
 
 
+def question_too_long(question: str, limit: int) -> str | None:
+    """Why `question` is refused for its length (over `limit` characters once cleaned), or None. A question is not
+    cut: what it would lose is its end, where the question of a pasted text usually stands."""
+    if len(clean_question(question, 2 * limit)) <= limit:
+        return None
+    return f"Questions are limited to {limit:,} characters; this one has {len(question.strip()):,}. Please shorten it."
+
+
 class QAPipeline:
     """Ask questions of one index. Holds no per-user state: history is passed in with each question."""
 
@@ -51,8 +59,12 @@ class QAPipeline:
         `write`: also ask the language model for a written answer from the same sources (`answer.written`).
         """
         started = time.perf_counter()
-        question = clean_question(question, self.max_question_chars)
         filters = filters or Filters()
+        refusal = self.too_long(question)
+        if refusal is not None:
+            return Answer(clean_question(question, self.max_question_chars), "", refusal, (), True, 0.0,
+                          filters=filters, signals={"too_long": 1.0}, timings={"total": time.perf_counter() - started})
+        question = clean_question(question, self.max_question_chars)
         if not question:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
         if not in_latin_script(question):
@@ -88,6 +100,10 @@ class QAPipeline:
         answer = dataclasses.replace(answer, text=text, note=note, signals=signals,
                                      timings={**answer.timings, "total": time.perf_counter() - started})
         return self._writer().write(answer, history or []) if write else answer
+
+    def too_long(self, question: str) -> str | None:
+        """Why `question` is refused for its length (over `max_question_chars` once cleaned), or None."""
+        return question_too_long(question, self.max_question_chars)
 
     def stream_written(self, answer: Answer, history: list[Turn] | None = None) -> Iterator[Draft | Answer]:
         """The written answer to `answer` as it comes: drafts, then `answer` with `written` attached."""

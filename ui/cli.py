@@ -13,6 +13,7 @@ from index.indexer import NewsIndexError, NewsIndex
 from index.ray_ingest import RayEngine, sources_of
 from index.readers import read_paths
 from qa.models import Answer
+from qa.pipeline import question_too_long
 from ui.cli_args import build_parser
 from ui.cli_measure import MEASURING_COMMANDS
 from ui.settings import Settings, load_settings
@@ -128,6 +129,9 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if not args.question.strip():
         raise ValueError("the question is empty")
+    too_long = question_too_long(args.question, settings.max_question_chars)
+    if too_long is not None:
+        raise ValueError(too_long)
     require_index(settings)
     settings = settings.with_overrides(k=args.k)
     pipeline = open_pipeline(settings, llm=args.llm)

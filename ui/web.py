@@ -155,11 +155,9 @@ class WebChat:
             yield self.messages(views), views, sources_panel(views), ""
             return
         shown = self.messages(views) + [{"role": "user", "content": text_html(question)}]
-        limit = self.pipeline.max_question_chars
-        if len(question) > limit:  # cut silently, its last words (often the question itself) would be lost
-            refusal = notice(f"Questions are limited to {limit:,} characters; this one has {len(question):,}. "
-                             "Please shorten it.")
-            yield shown + [{"role": "assistant", "content": refusal}], views, sources_panel(views), question
+        too_long = self.pipeline.too_long(question)
+        if too_long is not None:  # refused here too, so that the question stays in its box to be shortened
+            yield shown + [{"role": "assistant", "content": notice(too_long)}], views, sources_panel(views), question
             return
         k = min(max(int(k), 1), MAX_K)  # the slider's number box takes any number typed into it
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.clean import (clean_html, clean_scraped_page, drop_widget_text, is_caption, is_furniture, normalize_text,
+                         split_sign_off,
                          repair_lost_punctuation, split_byline, split_dateline)
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
@@ -270,6 +271,33 @@ def test_page_widget_words_are_dropped() -> None:
     assert drop_widget_text("Wales lost. Media playback is not supported on this device The coach left.") == (
         "Wales lost. The coach left.")
     assert drop_widget_text("The match ended 0-0.") == "The match ended 0-0."
+    shared = ("Talks went on. Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine "
+              "Permalink http://dw.com/p/2WtWT 'Far more than symbolic' Ahead of the vote, Sturgeon spoke.")
+    assert drop_widget_text(shared) == "Talks went on.\n\n'Far more than symbolic' Ahead of the vote, Sturgeon spoke."
+
+
+@pytest.mark.parametrize(("text", "kept", "author"), [
+    ("He left the party. jbh/rt (AFP/Reuters)", "He left the party.", ""),
+    ("Brandenburg, he said. ipj/rt-(AFP, dpa, Reuters)", "Brandenburg, he said.", ""),
+    ("It ends here. mp (DPA/Reuters) - -", "It ends here.", ""),
+    ("It ends here. sri/uhe", "It ends here.", ""),
+    ("In Pennsylvania. Author: Rachel Stewart, Mara Bierbach mb/rt (AFP, AP, dpa, Reuters)-", "In Pennsylvania.",
+     "Rachel Stewart, Mara Bierbach"),
+    ("Growth slowed. - - - - - -", "Growth slowed.", ""),
+    ('"These are very significant issues."- -', '"These are very significant issues."', ""),
+    # not sign-offs: prose, a range, a compound, a wire named in a sentence
+    ("Call 1800-666-111.", "Call 1800-666-111.", ""),
+    ("The vote was 52-48", "The vote was 52-48", ""),
+    ("It was a mid-term", "It was a mid-term", ""),
+    ("The report came from Reuters (AP).", "The report came from Reuters (AP).", ""),
+    ("Choose yes and/or", "Choose yes and/or", ""),
+    ("That was what he said (AFP)", "That was what he said (AFP)", ""),
+    ("It was legal (in part)", "It was legal (in part)", ""),
+    ("It was held in July.- pfd/ftm (SID, dpa)", "It was held in July.", ""),
+    ("It was withdrawn in 2012. bb/bea (reuters, afp, greenpeace)", "It was withdrawn in 2012.", ""),
+])
+def test_an_editors_sign_off_ending_a_story_is_cut(text: str, kept: str, author: str) -> None:
+    assert split_sign_off(text) == (kept, author)
 
 
 @pytest.mark.parametrize(("raw", "repaired"), [

@@ -322,3 +322,14 @@ def test_demo_corpus(demo_records: list) -> None:
     first = demo[0]
     assert first.doc_id == "1" and first.source == "ABC News" and first.date == "2017-02-07"
     assert "Tie-Breaking Vote" in first.title and first.url.startswith("http://abcnews.go.com/")
+
+
+def test_a_sign_off_ending_a_story_is_cut_and_its_author_kept_as_byline() -> None:
+    text = ("Talks went on. Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine "
+            "Permalink http://dw.com/p/2WtWT The vote is on Tuesday. Author: Rachel Stewart mb/rt (AFP, dpa)-")
+    record = article_from_fields({"id": "dw1", "text": text}, "dw.jsonl:1", "fallback")
+    assert isinstance(record, Article)
+    assert record.text == "Talks went on.\n\nThe vote is on Tuesday."
+    assert record.metadata["byline"] == "Rachel Stewart"
+    kept = article_from_fields({"id": "dw2", "text": text, "byline": "DW staff"}, "dw.jsonl:2", "fallback")
+    assert isinstance(kept, Article) and kept.metadata["byline"] == "DW staff"  # the record's own byline wins

@@ -58,7 +58,8 @@ def _assert_bounded(answer: Answer, index: NewsIndex, limit: int) -> None:
     assert 0.0 <= answer.confidence <= 1.0
     assert len(answer.citations) <= SETTINGS.max_sentences
     if answer.abstained:
-        assert not answer.citations and answer.text in (NO_ANSWER, PLEASE, NOT_ENGLISH)
+        assert not answer.citations and (answer.text in (NO_ANSWER, PLEASE, NOT_ENGLISH)
+                                            or answer.text.startswith("Questions are limited to"))
     else:
         assert answer.citations and "PWNED" not in answer.text
     for citation in answer.citations:
@@ -91,7 +92,7 @@ def test_nothing_to_ask_is_said_plainly(name: str, pipeline: QAPipeline) -> None
 
 
 def test_noise_around_a_real_question_still_answers(pipeline: QAPipeline) -> None:
-    for name in ("control-characters", "bidi-and-zero-width", "lone-surrogates", "100kB-words"):
+    for name in ("control-characters", "bidi-and-zero-width", "lone-surrogates"):
         answer = pipeline.ask(HOSTILE[name])
         assert not answer.abstained and answer.citations[0].doc_id == "a1", (name, answer.text)
 
@@ -100,10 +101,20 @@ def test_question_length_limit_is_the_setting(tiny_index: NewsIndex) -> None:
     settings = Settings(max_question_chars=40)
     pipeline = QAPipeline(tiny_index, settings.retrieval_config(), settings.answer_config(), settings.max_question_chars)
     answer = pipeline.ask("Who cast the tie-breaking vote to confirm Betsy DeVos as education secretary?")
-    assert answer.question == "Who cast the tie-breaking vote to confir"
+    assert answer.abstained and not answer.hits and answer.signals == {"too_long": 1.0}
+    assert answer.text == "Questions are limited to 40 characters; this one has 77. Please shorten it."
     _assert_bounded(answer, tiny_index, 40)
+    # markup and spaces that cleaning takes out do not count against the limit
+    assert not pipeline.ask("**Who**   cast the <b>deciding</b> vote?").signals.get("too_long")
     with pytest.raises(ValueError, match="max_question_chars"):
         QAPipeline(tiny_index, max_question_chars=5)
+
+
+def test_a_pasted_text_is_refused_not_cut(pipeline: QAPipeline) -> None:
+    """Cut to its first 2,000 characters, a long paste would lose the question at its end: it is refused with its
+    length, by the API and CLI as by the chat."""
+    answer = pipeline.ask(HOSTILE["100kB-words"])
+    assert answer.abstained and answer.text.startswith("Questions are limited to 2,000 characters; this one has 101,")
 
 
 @pytest.mark.parametrize("name", ["100kB-words", "100kB-one-token", "prompt-injection", "sql-injection"])

@@ -105,6 +105,8 @@ def test_ingest_missing_path_exits_2_and_creates_nothing(tmp_path: Path, capsys:
     assert code == 1 and "skipped 1: malformed JSON" in out  # every record refused: a failure for scripts
     code, _, err = run(capsys, "ask", "  ", "--index", str(tmp_path / "ix"))
     assert code == 2 and "the question is empty" in err
+    code, _, err = run(capsys, "ask", "Background. " * 200 + "Who won?", "--index", str(tmp_path / "ix"))
+    assert code == 2 and "limited to 2,000 characters; this one has 2,408" in err  # refused, not cut
 
 
 def test_check_and_delete_without_index_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
