@@ -34,8 +34,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from index.clean import clean_html
 from index.html_page import WebPage, extract_page, trafilatura_fields
+from index.pages import clean_html
 
 READABILITY_NEWS_PAGES = (
     "aclu", "ars-1", "bbc-1", "breitbart", "buzzfeed-1", "citylab-1", "cnet", "cnn", "engadget", "guardian-1",
@@ -196,7 +196,7 @@ def field_correct(field: str, extracted: WebPage, expected: dict) -> bool | None
 
 
 def walker(html: str) -> WebPage:
-    """The hand-written walk of `index.clean` alone (no author)."""
+    """The hand-written walk of `index.pages` alone (no author)."""
     page = clean_html(html)
     return WebPage(title=page.title, text=page.text, date=page.date, url=page.url, site=page.site, author="",
                    captions=page.captions, extractor="walker")

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from index.readers import Record, article_from_fields, decode_bytes, read_text_table
+from index.readers import Record, decode_bytes, read_text_table
+from index.records import article_from_fields
 
 
 class DemoCorpus(NamedTuple):

@@ -3,7 +3,7 @@
 trafilatura (a maintained news and web-text extractor: boilerplate removal with its own readability
 and jusText fallbacks, htmldate for dates) finds the main text, the date and the author. The page's
 own ``<meta>`` tags (og:title, og:site_name, og:url, article:published_time), read by the small walker
-in `index.clean`, give the headline, the outlet, the URL and the date where they are there, with
+in `index.pages`, give the headline, the outlet, the URL and the date where they are there, with
 trafilatura's as the fallback (its date from markup and the URL only: htmldate's search of the text
 turned "Copyright 2017" into 2017-01-01); the walker also
 collects the photo captions, which are kept as metadata and never as answer text.
@@ -21,7 +21,8 @@ import re
 from configparser import ConfigParser
 from dataclasses import dataclass
 
-from index.clean import clean_html, is_caption, normalize_text
+from index.clean import normalize_text
+from index.pages import clean_html, is_caption
 
 # trafilatura logs every page it finds too short or empty at WARNING; the reader reports those itself.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)

@@ -218,7 +218,7 @@ def test_html_script_text_never_reaches_the_article(tmp_path: Path) -> None:
 def test_overlong_jsonl_line_is_refused_without_loading_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           make_index) -> None:  # noqa: ANN001
     """A 3 MB line against a 100,000-character limit: refused, read in bounded memory, the next lines kept."""
-    monkeypatch.setattr("index.readers.MAX_TEXT_CHARS", 100_000)
+    monkeypatch.setattr("index.records.MAX_TEXT_CHARS", 100_000)
     path = tmp_path / "huge.jsonl"
     huge = _line("h2", "word " * 600_000) + "\n"  # 3 MB
     with path.open("w", encoding="utf-8") as handle:
@@ -244,7 +244,7 @@ def test_overlong_jsonl_line_is_refused_without_loading_it(tmp_path: Path, monke
 
 
 def test_overlong_csv_line_and_page_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("index.readers.MAX_TEXT_CHARS", 10_000)
+    monkeypatch.setattr("index.records.MAX_TEXT_CHARS", 10_000)
     table = tmp_path / "wide.csv"
     table.write_text(f'id,text\nw1,"{GOOD}"\nw2,"{"y" * 200_000}"\nw3,"{GOOD} Three."\n', encoding="utf-8")
     records = list(read_path(table))

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from index.chunking import Chunker
-from index.clean import clean_scraped_page, normalize_text
+from index.clean import normalize_text
+from index.pages import clean_scraped_page
 from index.sentences import split_sentences
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

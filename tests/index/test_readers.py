@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 
 from index.models import Article
-from index.readers import (
-    OUTLET_NAMES,
-    RecordError,
-    article_from_fields,
-    normalize_date,
-    outlet_from_url,
-    read_path,
-    read_paths,
-)
+from index.readers import RecordError, read_path, read_paths
+from index.records import OUTLET_NAMES, article_from_fields, normalize_date, outlet_from_url
 
 BODY = "Vice President Mike Pence cast a tie-breaking vote. The Senate had split 50-50."
 
@@ -302,7 +295,7 @@ def test_read_paths_goes_on_after_a_bad_file(tmp_path: Path) -> None:
 
 
 def test_article_from_fields_refuses_text_over_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("index.readers.MAX_TEXT_CHARS", 50)
+    monkeypatch.setattr("index.records.MAX_TEXT_CHARS", 50)
     record = article_from_fields({"id": "big", "text": "x " * 40}, "big.jsonl:7", "fallback")
     assert isinstance(record, RecordError) and record.location == "big.jsonl:7" and "over the limit of 50" in record.reason
 
