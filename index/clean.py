@@ -93,9 +93,62 @@ def split_byline(text: str) -> tuple[str, int] | None:
 
 
 def drop_widget_text(text: str) -> str:
-    """`text` without page-widget phrases ("Media playback is not supported on this device"; share buttons)."""
-    text = _SHARE_WIDGET.sub("\n\n", text)
+    """`text` without page-widget phrases ("Media playback is not supported on this device"; share buttons; links to
+    other stories, `drop_read_more`)."""
+    text = drop_read_more(_SHARE_WIDGET.sub("\n\n", text))
     return _WIDGET_TEXT.sub(lambda m: " " if m.group(0).startswith(" ") and m.group(0).endswith(" ") else "", text)
+
+
+# A link to another story between two paragraphs, its line break lost: "… treatment. READ MORE: Fatah and Hamas to
+# form unity government There was no immediate claim …". The headline is in sentence case, so the story's next
+# sentence is known to start where a capitalised function word follows it (or after the headline's question mark).
+_READ_MORE = re.compile(r"(?:(?<=\s)|^)READ MORE: ")
+_SENTENCE_OPENERS = frozenset(
+    "The A An In On At While He She It They We But And This That These Those According However After Before When As "
+    "If Since Although Its His Her Their Our There Some Many Most Last Earlier Later Meanwhile Despite For With From "
+    "Under During Among Also Yet So Now Then Several Both Such Each Speaking Asked Following Over About By Of".split())
+_ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|(?:Dr|St|Mr|Mrs|Ms|vs|Gen|Sen|Rep|Gov)\.")
+_HEADLINE_WORDS = 25
+
+
+def drop_read_more(text: str) -> str:
+    """`text` without the "READ MORE: <headline>" links glued into it, where the headline's end is known (see above):
+    another story's headline is no sentence of this one. Where it is not known, before the next sentence's end, the
+    link is left: cutting at a guess could take a sentence of the story with it."""
+    out, last = [], 0
+    for match in _READ_MORE.finditer(text):
+        if match.start() < last:
+            continue
+        end = _headline_end(text, match.end())
+        if end is not None:
+            out.append(text[last : match.start()].rstrip() + "\n\n")
+            last = end
+            while last < len(text) and text[last] in " \t":
+                last += 1
+    return ("".join(out) + text[last:]).strip() if out else text
+
+
+def _headline_end(text: str, start: int) -> int | None:
+    """Where the headline starting at `start` ends: before the next sentence's opening word, if one comes before a
+    sentence's end, outside the headline's own single quotes ("'Hope is all I have', Syrian journalist says")."""
+    words = list(re.finditer(r"\S+", text[start : start + 400]))
+    quoted = False
+    for i, word in enumerate(words[:_HEADLINE_WORDS]):
+        token = word.group()
+        if (i >= 2 and token in _SENTENCE_OPENERS and not quoted
+                and not words[i - 1].group().endswith((":", ",", "-", "—", "–"))):
+            return start + word.start()
+        if token.endswith("?") and i >= 1 and not quoted:  # "Who votes for Geert Wilders?": a headline's question
+            return start + word.end()
+        if token.endswith((".", "!", '."', ".”")) and not _ABBREVIATION.fullmatch(token):
+            return None
+        if token[0] in "'‘":
+            quoted = True
+        if token.rstrip(",.;:!?").endswith(("'", "’")):
+            quoted = False
+    if len(words) <= _HEADLINE_WORDS and start + 400 >= len(text):
+        return len(text)  # the link ends the story
+    return None
 
 
 def split_sign_off(text: str) -> tuple[str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.clean import (drop_widget_text, normalize_text, repair_lost_punctuation, split_byline, split_dateline,
-                         split_sign_off)
+from index.clean import (drop_read_more, drop_widget_text, normalize_text, repair_lost_punctuation, split_byline,
+                         split_dateline, split_sign_off)
 from index.embedding import HashEmbedder
 from index.indexer import IndexConfig, NewsIndex
 from index.readers import read_path
@@ -152,3 +152,24 @@ def test_an_embedded_tweets_short_links_are_dropped() -> None:
            "Trump spoke. See https://example.com/t.co/x and https://www.rte.ie/news/ for more.")
     assert normalize_text(raw) == ("Tillerson met ExxonMobil: today. #PassTheBill Trump spoke. "
                                    "See https://example.com/t.co/x and https://www.rte.ie/news/ for more.")
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("The raid was condemned. READ MORE: Fatah and Hamas to form unity government There was no claim.",
+     "The raid was condemned.\n\nThere was no claim."),
+    ("He left. READ MORE: Syria operations 'will continue until the end', says Erdogan The army went in.",
+     "He left.\n\nThe army went in."),
+    ("He left. READ MORE: 'Hope is all I have', Syrian journalist says In Astana, talks began.",
+     "He left.\n\nIn Astana, talks began."),  # "I" inside the headline's quotes opens nothing
+    ("He left. READ MORE: 2016 - The year the world stopped caring about refugees The number rose.",
+     "He left.\n\nThe number rose."),  # "- The" goes on the headline
+    ('He left. READ MORE: Who votes for Geert Wilders? "Close the borders," Wilders said.',
+     'He left.\n\n"Close the borders," Wilders said.'),
+    ("He sang. READ MORE: What this picture means to me - Widows celebrating Holi", "He sang."),
+    # the next sentence opens with a name: where the headline ends is not known, and nothing is cut
+    ("He left. READ MORE: Losing everything in Avdiivka Russia knows this. The rebels stayed.",
+     "He left. READ MORE: Losing everything in Avdiivka Russia knows this. The rebels stayed."),
+    ("Nothing to read more about here.", "Nothing to read more about here."),
+])
+def test_links_to_other_stories_are_cut_where_their_headline_ends(text: str, kept: str) -> None:
+    assert drop_read_more(text) == kept
