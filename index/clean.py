@@ -74,14 +74,15 @@ _WIDGET_TEXT = re.compile(r" ?\bMedia playback is not supported on this device\b
 # DW's share buttons and permalink, between a story's sections or at its end; a new section follows them.
 _SHARE_WIDGET = re.compile(
     r"[ \t]*\bSend Facebook Twitter Google\+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
-    r"(?:[ \t]+https?://\S+)?[ \t-]*")
+    r"(?:[ \t]+https?://(?:www\.)?dw\.com/p/\w+)?[ \t-]*")
 # An editors' sign-off ending a story: initials, the wires it drew on, a stray dash ("jbh/rt (AFP/Reuters)",
 # "ipj/rt-(AFP, dpa, Reuters)", "mp (DPA/Reuters) -"), and an author line before it ("Author: Rachel Stewart").
 _SIGN_OFF = re.compile(
     r"(?:^|(?<=\s))[a-z]{1,4}(?:/[a-z]{1,4})*[ \t]*[-–]?[ \t]*(?P<wires>\([^()\n]{1,60}\))?[\s\-–]*$")
 _WIRES = re.compile(rf"\((?:with )?(?:{_AGENCIES})\b", re.IGNORECASE)
-_AUTHOR_LINE = re.compile(r"(?:(?<=[.!?\"”’])\s*|\n|^)Author: (?P<author>[A-Z][^\n.!?]{2,80}?)\s*$")
-_TRAILING_DASHES = re.compile(r"(?<=[.!?\"”’)\s])[\s\-–]*[-–][\s\-–]*$")
+_AUTHOR_LINE = re.compile(  # "Author: Sabine Oelze / db", "Author: Jochen Kürten (eg)": the initials are an editor's
+    r"(?:(?<=[.!?\"”’])\s*|\n|^)Author: (?P<author>[A-Z][^\n.!?:/()]{2,80}?)(?:\s*/\s*[a-z]{1,4}|\s*\([a-z]{1,4}\))?\s*$")
+_TRAILING_DASHES = re.compile(r"(?:(?<=[.!?\"”’)\s])|^)[\s\-–]*[-–][\s\-–]*$")
 
 
 def split_byline(text: str) -> tuple[str, int] | None:
@@ -95,18 +96,22 @@ def split_byline(text: str) -> tuple[str, int] | None:
 def drop_widget_text(text: str) -> str:
     """`text` without page-widget phrases ("Media playback is not supported on this device"; share buttons; links to
     other stories, `drop_read_more`)."""
-    text = drop_read_more(_SHARE_WIDGET.sub("\n\n", text))
+    text = drop_read_more(_MANY_NEWLINES.sub("\n\n", _SHARE_WIDGET.sub("\n\n", text)))
     return _WIDGET_TEXT.sub(lambda m: " " if m.group(0).startswith(" ") and m.group(0).endswith(" ") else "", text)
 
 
 # A link to another story between two paragraphs, its line break lost: "… treatment. READ MORE: Fatah and Hamas to
 # form unity government There was no immediate claim …". The headline is in sentence case, so the story's next
-# sentence is known to start where a capitalised function word follows it (or after the headline's question mark).
+# sentence is known to start where a line break or a capitalised function word follows it ("The" of a name aside).
 _READ_MORE = re.compile(r"(?:(?<=\s)|^)READ MORE: ")
 _SENTENCE_OPENERS = frozenset(
     "The A An In On At While He She It They We But And This That These Those According However After Before When As "
     "If Since Although Its His Her Their Our There Some Many Most Last Earlier Later Meanwhile Despite For With From "
     "Under During Among Also Yet So Now Then Several Both Such Each Speaking Asked Following Over About By Of".split())
+_NAMES_WITH_THE = re.compile(r"The (?:Associated Press|Hague|New York Times|Washington Post|Wall Street Journal|"
+                             r"Times|Guardian|Independent|Telegraph|Economist|Atlantic|Netherlands|Gambia|Bahamas|"
+                             r"Daily|Sunday|Financial Times|Los Angeles Times|New Yorker|Huffington Post)\b")
+_SENTENCE_END = re.compile(r"[.!?…][\"”'’)\]]*$")
 _ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|(?:Dr|St|Mr|Mrs|Ms|vs|Gen|Sen|Rep|Gov)\.")
 _HEADLINE_WORDS = 25
 
@@ -129,19 +134,22 @@ def drop_read_more(text: str) -> str:
 
 
 def _headline_end(text: str, start: int) -> int | None:
-    """Where the headline starting at `start` ends: before the next sentence's opening word, if one comes before a
-    sentence's end, outside the headline's own single quotes ("'Hope is all I have', Syrian journalist says")."""
-    words = list(re.finditer(r"\S+", text[start : start + 400]))
+    """Where the headline starting at `start` ends: at a line break, or before the next sentence's opening word if one
+    comes outside the headline's own single quotes ("'Hope is all I have', Syrian journalist says") before anything
+    that could end a sentence or open a quotation of the story's; None where that is not known."""
+    window = text[start : start + 400]
+    words = list(re.finditer(r"\S+", window))
     quoted = False
     for i, word in enumerate(words[:_HEADLINE_WORDS]):
         token = word.group()
-        if (i >= 2 and token in _SENTENCE_OPENERS and not quoted
+        if i >= 1 and "\n" in window[words[i - 1].end() : word.start()]:
+            return start + word.start()
+        if (i >= 2 and token in _SENTENCE_OPENERS and not quoted and not _NAMES_WITH_THE.match(window, word.start())
                 and not words[i - 1].group().endswith((":", ",", "-", "—", "–"))):
             return start + word.start()
-        if token.endswith("?") and i >= 1 and not quoted:  # "Who votes for Geert Wilders?": a headline's question
-            return start + word.end()
-        if token.endswith((".", "!", '."', ".”")) and not _ABBREVIATION.fullmatch(token):
-            return None
+        if token[0] in "\"“" or ("?" in token and not quoted) or (
+                _SENTENCE_END.search(token) and not _ABBREVIATION.fullmatch(token)):
+            return None  # a quotation or a sentence of the story's may have begun: where is not known
         if token[0] in "'‘":
             quoted = True
         if token.rstrip(",.;:!?").endswith(("'", "’")):

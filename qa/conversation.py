@@ -73,7 +73,7 @@ def entities(text: str) -> list[str]:
             continue  # "Up to 20 people died": capitalised only because a sentence starts there
         while len(words) > 1 and words[0].lower().strip("'’.") in _TITLES or words and words[0].lower().strip("'’") in _NOT_ENTITIES:
             words = words[1:]  # "Vice President Mike Pence" -> "Mike Pence": titles match the wrong articles
-        name = re.sub(r"['’]s$", "", " ".join(words)).rstrip(".,'’")  # "Trump's" searches as "Trump"
+        name = " ".join(words).rstrip(".,'’")
         if all(w.lower().strip("'’.") in _RANKS | _TITLES for w in words):
             continue
         if name and name.lower() not in _NOT_ENTITIES | _TITLES and name not in found:

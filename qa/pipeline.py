@@ -22,9 +22,11 @@ NOT_ENGLISH = ("The indexed articles are in English, and this question is not wr
 def question_too_long(question: str, limit: int) -> str | None:
     """Why `question` is refused for its length (over `limit` characters once cleaned), or None. A question is not
     cut: what it would lose is its end, where the question of a pasted text usually stands."""
-    if len(clean_question(question, 2 * limit)) <= limit:
+    cleaned = len(clean_question(question, 2 * limit))
+    if cleaned <= limit:
         return None
-    return f"Questions are limited to {limit:,} characters; this one has {len(question.strip()):,}. Please shorten it."
+    length = cleaned if cleaned < 2 * limit else max(cleaned, len(question.strip()))  # past 2 × limit it was cut
+    return f"Questions are limited to {limit:,} characters; this one has {length:,}. Please shorten it."
 
 
 class QAPipeline:

@@ -221,7 +221,7 @@ class WebChat:
             except ValueError as exc:
                 raise gr.Error(str(exc)) from exc
             answer = self._ask(question, turns, filters, int(k))
-            if written and self.pipeline.writer is not None:
+            if written and self.pipeline.writer is not None and not answer.signals.get("too_long"):
                 answer = self.pipeline.writer.write(answer, turns)
             return answer.to_dict()
 

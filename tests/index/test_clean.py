@@ -100,6 +100,8 @@ def test_page_widget_words_are_dropped() -> None:
     shared = ("Talks went on. Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine "
               "Permalink http://dw.com/p/2WtWT 'Far more than symbolic' Ahead of the vote, Sturgeon spoke.")
     assert drop_widget_text(shared) == "Talks went on.\n\n'Far more than symbolic' Ahead of the vote, Sturgeon spoke."
+    assert drop_widget_text(shared.replace(" Send", "\n\nSend").replace("2WtWT ", "2WtWT\n\n")) == (
+        "Talks went on.\n\n'Far more than symbolic' Ahead of the vote, Sturgeon spoke.")  # no run of blank lines
 
 
 @pytest.mark.parametrize(("text", "kept", "author"), [
@@ -110,12 +112,17 @@ def test_page_widget_words_are_dropped() -> None:
     ("In Pennsylvania. Author: Rachel Stewart, Mara Bierbach mb/rt (AFP, AP, dpa, Reuters)-", "In Pennsylvania.",
      "Rachel Stewart, Mara Bierbach"),
     ("Growth slowed. - - - - - -", "Growth slowed.", ""),
+    ("- -", "", ""),
+    ("It ended. Author: Sabine Oelze / db", "It ended.", "Sabine Oelze"),
+    ("It ended. Author: Jochen Kürten (eg)", "It ended.", "Jochen Kürten"),
+    ("The film opens. Author: Stephen King, Director: Mike Flanagan", "The film opens. Author: Stephen King, Director: "
+     "Mike Flanagan", ""),
     ('"These are very significant issues."- -', '"These are very significant issues."', ""),
     # not sign-offs: prose, a range, a compound, a wire named in a sentence
-    ("Call 1800-666-111.", "Call 1800-666-111.", ""),
+    ("Call 1800-666-111", "Call 1800-666-111", ""),
     ("The vote was 52-48", "The vote was 52-48", ""),
     ("It was a mid-term", "It was a mid-term", ""),
-    ("The report came from Reuters (AP).", "The report came from Reuters (AP).", ""),
+    ("The report came from Reuters (AP)", "The report came from Reuters (AP)", ""),
     ("Choose yes and/or", "Choose yes and/or", ""),
     ("That was what he said (AFP)", "That was what he said (AFP)", ""),
     ("It was legal (in part)", "It was legal (in part)", ""),
@@ -163,13 +170,24 @@ def test_an_embedded_tweets_short_links_are_dropped() -> None:
      "He left.\n\nIn Astana, talks began."),  # "I" inside the headline's quotes opens nothing
     ("He left. READ MORE: 2016 - The year the world stopped caring about refugees The number rose.",
      "He left.\n\nThe number rose."),  # "- The" goes on the headline
-    ('He left. READ MORE: Who votes for Geert Wilders? "Close the borders," Wilders said.',
-     'He left.\n\n"Close the borders," Wilders said.'),
+    ("He left. READ MORE: Fatah and Hamas to form unity government\n\nPalestinian officials told The Associated Press.",
+     "He left.\n\nPalestinian officials told The Associated Press."),  # a line break ends the headline
     ("He sang. READ MORE: What this picture means to me - Widows celebrating Holi", "He sang."),
     # the next sentence opens with a name: where the headline ends is not known, and nothing is cut
     ("He left. READ MORE: Losing everything in Avdiivka Russia knows this. The rebels stayed.",
      "He left. READ MORE: Losing everything in Avdiivka Russia knows this. The rebels stayed."),
     ("Nothing to read more about here.", "Nothing to read more about here."),
+    # where a quotation, a question or a sentence's end may belong to the story, nothing is cut
+    ('He left. READ MORE: Who votes for Geert Wilders? "Close the borders," Wilders said.',
+     'He left. READ MORE: Who votes for Geert Wilders? "Close the borders," Wilders said.'),
+    ("READ MORE: Occupied words Al Jazeera: How did the idea for Ghost Hunting develop? Andoni: It began in jail.",
+     "READ MORE: Occupied words Al Jazeera: How did the idea for Ghost Hunting develop? Andoni: It began in jail."),
+    ('READ MORE: Living with trauma "I started thinking to myself, what do you want? And suddenly I decided."',
+     'READ MORE: Living with trauma "I started thinking to myself, what do you want? And suddenly I decided."'),
+    ('He left. READ MORE: Mosul battle Police told the families "go home!"',
+     'He left. READ MORE: Mosul battle Police told the families "go home!"'),
+    ("He left. READ MORE: Syria talks stall Russian officials met The Associated Press in Geneva.",
+     "He left. READ MORE: Syria talks stall Russian officials met The Associated Press in Geneva."),
 ])
 def test_links_to_other_stories_are_cut_where_their_headline_ends(text: str, kept: str) -> None:
     assert drop_read_more(text) == kept

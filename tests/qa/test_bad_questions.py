@@ -105,7 +105,9 @@ def test_question_length_limit_is_the_setting(tiny_index: NewsIndex) -> None:
     assert answer.text == "Questions are limited to 40 characters; this one has 77. Please shorten it."
     _assert_bounded(answer, tiny_index, 40)
     # markup and spaces that cleaning takes out do not count against the limit
-    assert not pipeline.ask("**Who**   cast the <b>deciding</b> vote?").signals.get("too_long")
+    assert not pipeline.ask("**Who**   cast   the <b>deciding</b>   vote?").signals.get("too_long")  # 44 typed, 27 kept
+    assert pipeline.too_long("Who won…" * 4 + " ok?") == (  # "…" is read as "...": 44 characters kept
+        "Questions are limited to 40 characters; this one has 44. Please shorten it.")
     with pytest.raises(ValueError, match="max_question_chars"):
         QAPipeline(tiny_index, max_question_chars=5)
 

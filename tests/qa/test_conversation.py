@@ -43,7 +43,6 @@ def test_entities_are_names_not_question_words_or_days() -> None:
     assert entities("what happened in march") == []
     assert entities("Up to 20 people died at Kintampo. It was closed.") == ["Kintampo"]
     assert entities("He flew to the UK. Theresa May met him.") == ["UK", "Theresa May"]
-    assert entities("Trump's adviser met Emmanuel Macron’s aide.") == ["Trump", "Emmanuel Macron"]  # not possessives
 
 
 @pytest.mark.parametrize(("question", "expected"), [
