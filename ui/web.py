@@ -44,6 +44,9 @@ from ui.wiring import categories, make_filters, open_pipeline, outlets
 
 STREAM_PAUSE = 0.04  # seconds between streamed pieces, so the answer visibly builds up
 MAX_K = 30
+# The chat fills the window's height less the header and the question box below it, so that the box stays in view
+# on a 768-pixel laptop screen (a fixed 620 pixels pushed it below the fold) and a tall screen is used.
+CHAT_HEIGHT = "calc(100svh - 250px)"  # min_height keeps it usable on a very short window
 HEADING_CHARS = 160  # a question longer than this is shortened where it heads its sources
 EXAMPLES = 4
 MAX_UPLOAD = "64kb"  # the chat has no file inputs; Gradio's upload route stays open, so keep it small
@@ -251,7 +254,7 @@ def build_app(pipeline: QAPipeline, settings: Settings) -> gr.Blocks:
         with gr.Row(equal_height=False, elem_id="nqa-main"):
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(
-                    elem_id="nqa-chat", show_label=False, height=620, min_height=320, render_markdown=False,
+                    elem_id="nqa-chat", show_label=False, height=CHAT_HEIGHT, min_height=320, render_markdown=False,
                     sanitize_html=True, latex_delimiters=[], feedback_options=None, buttons=[],
                     placeholder=_placeholder(corpus, folder), layout="bubble", autoscroll=True,
                     examples=[{"text": q} for q in corpus.examples] or None,

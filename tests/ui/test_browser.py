@@ -239,6 +239,19 @@ def test_phone_width(open_chat: Callable[..., Page], screenshots: Path) -> None:
     page.screenshot(path=str(screenshots / "chat-phone.png"), full_page=True)
 
 
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 768}, {"width": 1920, "height": 1080}])
+def test_the_question_box_stays_in_view_and_the_chat_uses_the_height(open_chat: Callable[..., Page],
+                                                                      viewport: dict[str, int]) -> None:
+    """On a 768-pixel laptop screen the box to ask in is not pushed below the fold; a tall screen's height is used."""
+    page = open_chat(viewport)
+    ask(page, DEVOS)
+    page.evaluate("window.scrollTo(0, 0)")
+    question = page.locator("#nqa-question textarea").bounding_box()
+    chat = page.locator("#nqa-chat").bounding_box()
+    assert question and chat and question["y"] + question["height"] <= viewport["height"]
+    assert chat["height"] >= viewport["height"] - 300
+
 MUTU = ("Chelsea have sacked Adrian Mutu after he failed a drugs test. The 25-year-old tested positive for a banned "
         "substance in October, and the club said it had a zero tolerance policy on drugs. Mutu joined Chelsea from "
         "Parma in 2003 for a fee of 15.8 million pounds and scored six goals in his first season at Stamford Bridge. "
