@@ -78,7 +78,8 @@ _SHARE_WIDGET = re.compile(
 # An editors' sign-off ending a story: initials, the wires it drew on, a stray dash ("jbh/rt (AFP/Reuters)",
 # "ipj/rt-(AFP, dpa, Reuters)", "mp (DPA/Reuters) -"), and an author line before it ("Author: Rachel Stewart").
 _SIGN_OFF = re.compile(
-    r"(?:^|(?<=\s))[a-z]{1,4}(?:/[a-z]{1,4})*[ \t]*[-–]?[ \t]*(?P<wires>\([^()\n]{1,60}\))?[\s\-–]*$")
+    r"(?:^|(?<=\s))(?P<initials>[a-z]{1,4}(?:/[a-z]{1,4})*)[ \t]*[-–]?[ \t]*"
+    r"(?P<wires>\([^()\n]{1,60}\))?[\s\-–]*$")
 _WIRES = re.compile(rf"\((?:with )?(?:{_AGENCIES})\b", re.IGNORECASE)
 _AUTHOR_LINE = re.compile(  # "Author: Sabine Oelze / db", "Author: Jochen Kürten (eg)": the initials are an editor's
     r"(?:(?<=[.!?\"”’])\s*|\n|^)Author: (?P<author>[A-Z][^\n.!?:/()]{2,80}?)(?:\s*/\s*[a-z]{1,4}|\s*\([a-z]{1,4}\))?\s*$")
@@ -165,12 +166,11 @@ def split_sign_off(text: str) -> tuple[str, str]:
     text = text.rstrip()
     sign_off = _SIGN_OFF.search(text)
     if sign_off is not None:
-        initials, wires = sign_off.group().split("(")[0], sign_off.group("wires")
         before = text[: sign_off.start()].rstrip(" \t-–")
         # editors' initials ("jbh/rt") or a sentence's end before one ("mp"), and a news agency among the wires or
         # both: "he said (AFP)", "yes and/or" and "was (in part) legal" are prose
-        slashed, after_sentence = "/" in initials, not before or before[-1] in ".!?\"”’)"
-        agency = bool(wires and _WIRES.match(wires))
+        slashed, after_sentence = "/" in sign_off.group("initials"), not before or before[-1] in ".!?\"”’)"
+        agency = bool(sign_off.group("wires") and _WIRES.match(sign_off.group("wires")))
         if (slashed and (agency or after_sentence)) or (agency and after_sentence):
             text = before
     text = _TRAILING_DASHES.sub("", text).rstrip()

@@ -48,6 +48,7 @@ OUTLET_NAMES = {
     "presstv.ir": "Press TV",
 }
 
+
 @dataclass(frozen=True)
 class RecordError:
     """A record that could not be read: `location` is 'file' or 'file:line'.

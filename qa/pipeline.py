@@ -22,11 +22,17 @@ NOT_ENGLISH = ("The indexed articles are in English, and this question is not wr
 def question_too_long(question: str, limit: int) -> str | None:
     """Why `question` is refused for its length (over `limit` characters once cleaned), or None. A question is not
     cut: what it would lose is its end, where the question of a pasted text usually stands."""
-    cleaned = len(clean_question(question, 2 * limit))
-    if cleaned <= limit:
-        return None
-    length = cleaned if cleaned < 2 * limit else max(cleaned, len(question.strip()))  # past 2 × limit it was cut
-    return f"Questions are limited to {limit:,} characters; this one has {length:,}. Please shorten it."
+    return read_question(question, limit)[1]
+
+
+def read_question(question: str, limit: int) -> tuple[str, str | None]:
+    """`question` cleaned (read up to twice `limit`, so that a longer one is known), and why it is refused for its
+    length, or None."""
+    cleaned = clean_question(question, 2 * limit)
+    if len(cleaned) <= limit:
+        return cleaned, None
+    length = len(cleaned) if len(cleaned) < 2 * limit else max(len(cleaned), len(question.strip()))  # cut past 2×
+    return cleaned, f"Questions are limited to {limit:,} characters; this one has {length:,}. Please shorten it."
 
 
 class QAPipeline:
@@ -62,11 +68,10 @@ class QAPipeline:
         """
         started = time.perf_counter()
         filters = filters or Filters()
-        refusal = self.too_long(question)
+        question, refusal = read_question(question, self.max_question_chars)
         if refusal is not None:
-            return Answer(clean_question(question, self.max_question_chars), "", refusal, (), True, 0.0,
-                          filters=filters, signals={"too_long": 1.0}, timings={"total": time.perf_counter() - started})
-        question = clean_question(question, self.max_question_chars)
+            return Answer(question[: self.max_question_chars], "", refusal, (), True, 0.0, filters=filters,
+                          signals={"too_long": 1.0}, timings={"total": time.perf_counter() - started})
         if not question:
             return Answer(question, "", "Please type a question.", (), True, 0.0, filters=filters)
         if not in_latin_script(question):
